@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { TamgaError } from './errors.js';
+import type { ByteReader } from './source.js';
+
+/**
+ * A lossless edit is a list of pieces: byte ranges copied from the input and new bytes.
+ * Format code plans edits; this module renders them to memory or streams them to a file, so a
+ * large file is never held whole in memory and untouched bytes are copied verbatim.
+ */
+export type Piece = { readonly copy: readonly [start: number, end: number] } | { readonly bytes: Uint8Array };
+export type EditPlan = Piece[];
+
+export function planLength(plan: EditPlan): number {
+  let n = 0;
+  for (const p of plan) n += 'bytes' in p ? p.bytes.length : p.copy[1] - p.copy[0];
+  return n;
+}
+
+/** Merges adjacent copies and drops empty pieces (keeps plans small and rendering fast). */
+export function compactPlan(plan: EditPlan): EditPlan {
+  const out: Piece[] = [];
+  for (const p of plan) {
+    if ('bytes' in p) {
+      if (p.bytes.length) out.push(p);
+      continue;
+    }
+    if (p.copy[1] <= p.copy[0]) continue;
+    const last = out[out.length - 1];
+    if (last && 'copy' in last && last.copy[1] === p.copy[0]) out[out.length - 1] = { copy: [last.copy[0], p.copy[1]] };
+    else out.push(p);
+  }
+  return out;
+}
+
+export async function renderPlan(reader: ByteReader, plan: EditPlan): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(planLength(plan));
+  let at = 0;
+  for (const p of compactPlan(plan)) {
+    const b = 'bytes' in p ? p.bytes : await reader.read(p.copy[0], p.copy[1] - p.copy[0]);
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+const COPY_CHUNK = 1 << 20;
+
+export interface AtomicWriteOptions {
+  /** Runs on the complete temp file before it is renamed into place; throwing aborts the write. */
+  verify?: (tempPath: string) => Promise<void>;
+  /** Fail instead of replacing an existing file. */
+  noOverwrite?: boolean;
+}
+
+export function tempPathFor(dest: string): string {
+  return join(dirname(dest), `.${basename(dest)}.tamga-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Writes bytes produced by `produce` to a temp file beside `dest`, fsyncs, optionally verifies,
+ * and renames it into place. On any failure the temp file is removed and `dest` is untouched.
+ */
+export async function writeFileAtomically(
+  dest: string,
+  produce: (write: (b: Uint8Array) => Promise<void>) => Promise<void>,
+  opts: AtomicWriteOptions = {},
+): Promise<number> {
+  const tmp = tempPathFor(dest);
+  let written = 0;
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw new TamgaError('WRITE_FAILED', `${dest}: cannot create output: ${(e as Error).message}`, { path: dest }, { cause: e });
+  }
+  try {
+    const out = fh;
+    await produce(async (b) => {
+      let off = 0;
+      while (off < b.length) {
+        const { bytesWritten } = await out.write(b, off, b.length - off);
+        off += bytesWritten;
+      }
+      written += b.length;
+    });
+    await out.sync();
+    await out.close();
+    fh = undefined;
+    if (opts.verify) await opts.verify(tmp);
+    if (opts.noOverwrite) {
+      // link() fails when dest exists, which makes "no overwrite" race-free.
+      await link(tmp, dest);
+      await unlink(tmp);
+    } else {
+      await rename(tmp, dest);
+    }
+    return written;
+  } catch (e) {
+    if (fh) await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    if (e instanceof TamgaError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const msg = code === 'EEXIST' ? 'output exists (overwrite not allowed)' : (e as Error).message;
+    throw new TamgaError('WRITE_FAILED', `${dest}: ${msg}`, { path: dest, errno: code }, { cause: e });
+  }
+}
+
+/** Streams a plan to `dest` atomically; copied ranges are read in 1 MiB chunks. */
+export async function writePlanAtomically(reader: ByteReader, plan: EditPlan, dest: string, opts: AtomicWriteOptions = {}): Promise<number> {
+  return writeFileAtomically(
+    dest,
+    async (write) => {
+      for (const p of compactPlan(plan)) {
+        if ('bytes' in p) {
+          await write(p.bytes);
+          continue;
+        }
+        for (let at = p.copy[0]; at < p.copy[1]; at += COPY_CHUNK) {
+          await write(await reader.read(at, Math.min(COPY_CHUNK, p.copy[1] - at)));
+        }
+      }
+    },
+    opts,
+  );
+}

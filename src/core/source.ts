@@ -1,0 +1,175 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { TamgaError } from './errors.js';
+
+/** What label() and detect() accept: a file path, the bytes, or a readable stream. */
+export type Source = string | Uint8Array | Readable;
+
+/**
+ * Random access to a source. Format code reads headers and skips payloads through this, so a scan
+ * of a large file touches only the bytes it needs (file sources are never read whole for detect).
+ */
+export interface ByteReader {
+  readonly size: number;
+  /** A name for messages: the path, or `<buffer>` / `<stream>`. */
+  readonly name: string;
+  /** The path when the source is a file. */
+  readonly path?: string;
+  /** Exactly `length` bytes at `offset`; a read past the end is a CORRUPT_INPUT (truncated file). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Total bytes fetched from the underlying file (for benchmarks and read-budget tests). */
+  readonly bytesRead: number;
+  close(): Promise<void>;
+}
+
+function truncated(name: string, offset: number, length: number, size: number): TamgaError {
+  return new TamgaError('CORRUPT_INPUT', `${name}: truncated: needed bytes ${offset}..${offset + length} of a ${size}-byte file`, {
+    offset,
+    length,
+    size,
+  });
+}
+
+function checkRange(name: string, offset: number, length: number, size: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new TamgaError('CORRUPT_INPUT', `${name}: invalid read of ${length} bytes at ${offset}`, { offset, length });
+  }
+  if (offset + length > size) throw truncated(name, offset, length, size);
+}
+
+export class BufferReader implements ByteReader {
+  readonly size: number;
+  bytesRead = 0;
+  constructor(
+    private readonly data: Uint8Array,
+    readonly name = '<buffer>',
+  ) {
+    this.size = data.length;
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this.name, offset, length, this.size);
+    this.bytesRead += length;
+    return this.data.subarray(offset, offset + length);
+  }
+  /** All bytes, without copying. */
+  bytes(): Uint8Array {
+    return this.data;
+  }
+  async close(): Promise<void> {}
+}
+
+const WINDOW = 64 * 1024;
+
+/** File reader with a read-ahead window: many small header reads cost one syscall per 64 KiB. */
+export class FileReader implements ByteReader {
+  bytesRead = 0;
+  private winStart = 0;
+  private win: Uint8Array = new Uint8Array(0);
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+    readonly path: string,
+  ) {}
+  get name(): string {
+    return this.path;
+  }
+
+  static async open(path: string): Promise<FileReader> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(e);
+      throw new TamgaError('READ_FAILED', `${path}: cannot open: ${why}`, { path, errno: code }, { cause: e });
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new TamgaError('READ_FAILED', `${path}: not a regular file`, { path });
+      return new FileReader(fh, st.size, path);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this.path, offset, length, this.size);
+    if (offset >= this.winStart && offset + length <= this.winStart + this.win.length) {
+      return this.win.subarray(offset - this.winStart, offset - this.winStart + length);
+    }
+    if (length > WINDOW / 2) return this.readRaw(offset, length);
+    const n = Math.min(WINDOW, this.size - offset);
+    // A fresh buffer per window keeps earlier subarrays valid for callers that hold them.
+    this.win = await this.readRaw(offset, n);
+    this.winStart = offset;
+    return this.win.subarray(0, length);
+  }
+
+  private async readRaw(offset: number, length: number): Promise<Uint8Array> {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    try {
+      while (done < length) {
+        const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) throw truncated(this.path, offset, length, this.size);
+        done += bytesRead;
+      }
+    } catch (e) {
+      if (e instanceof TamgaError) throw e;
+      throw new TamgaError('READ_FAILED', `${this.path}: read failed: ${String(e)}`, { path: this.path }, { cause: e });
+    }
+    this.bytesRead += length;
+    return buf;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+/** Streams are not seekable: they are buffered up to this many bytes. */
+export const MAX_STREAM_BYTES = 1 << 30;
+
+async function readStream(stream: Readable, limit: number): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+      total += b.length;
+      if (total > limit) {
+        stream.destroy();
+        throw new TamgaError('INPUT_TOO_LARGE', `<stream>: more than ${limit} bytes; pass a file path for large inputs`, { limit });
+      }
+      parts.push(b);
+    }
+  } catch (e) {
+    if (e instanceof TamgaError) throw e;
+    throw new TamgaError('READ_FAILED', `<stream>: read failed: ${String(e)}`, {}, { cause: e });
+  }
+  return Buffer.concat(parts, total);
+}
+
+export function describeSource(source: Source): string {
+  return typeof source === 'string' ? source : source instanceof Uint8Array ? '<buffer>' : '<stream>';
+}
+
+export async function openSource(source: Source, opts: { maxStreamBytes?: number } = {}): Promise<ByteReader> {
+  if (typeof source === 'string') return FileReader.open(source);
+  if (source instanceof Uint8Array) return new BufferReader(source);
+  if (source && typeof (source as Readable).pipe === 'function') {
+    return new BufferReader(await readStream(source, opts.maxStreamBytes ?? MAX_STREAM_BYTES), '<stream>');
+  }
+  throw new TamgaError('INVALID_OPTION', 'source: expected a file path, a Buffer/Uint8Array or a readable stream', { option: 'source' });
+}
+
+/** Runs `fn` with an open reader and always closes it. */
+export async function withReader<T>(source: Source, fn: (r: ByteReader) => Promise<T>): Promise<T> {
+  const r = await openSource(source);
+  try {
+    return await fn(r);
+  } finally {
+    await r.close();
+  }
+}

@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import { ascii, concat, latin1, putU16be, startsWith, u16be, u32be } from '../core/bytes.js';
+import { renderPlan, type EditPlan, type Piece } from '../core/edit.js';
+import { corrupt, TamgaError } from '../core/errors.js';
+import { BufferReader, type ByteReader } from '../core/source.js';
+import { asciiTagValue, buildMinimalTiff, planTiffIfd0Update, TIFF_TYPE, type TiffTagValue } from './tiff.js';
+import type { Carrier, ContainerMetadata, ImageContainer, MetadataWrite, TextEntry } from './types.js';
+
+/**
+ * JPEG (ISO/IEC 10918-1) marker segments up to the first SOS. Metadata lives in APPn segments
+ * before the scan; everything from SOS on is copied verbatim, never decoded.
+ * XMP placement follows the XMP spec part 3 (labelling-standards.md §2.1); C2PA APP11 per §3.2.
+ */
+
+export const XMP_SIGNATURE = ascii('http://ns.adobe.com/xap/1.0/\0');
+export const XMP_EXT_SIGNATURE = ascii('http://ns.adobe.com/xmp/extension/\0');
+export const EXIF_SIGNATURE = ascii('Exif\0\0');
+/** Largest standard XMP packet in one APP1 (65,535 - 2 length bytes - 29 signature bytes, less 2 spare per the XMP spec). */
+export const MAX_STANDARD_XMP = 65502;
+const MAX_SEGMENT_CONTENT = 65533;
+
+const SOI = 0xd8;
+const EOI = 0xd9;
+const SOS = 0xda;
+const APP0 = 0xe0;
+const APP1 = 0xe1;
+const APP11 = 0xeb;
+const COM = 0xfe;
+
+export interface JpegSegment {
+  marker: number;
+  /** Offset of the 0xFF marker byte. */
+  offset: number;
+  /** Offset of the content (after the 2-byte length). */
+  contentOffset: number;
+  /** Bytes of content (length field - 2). */
+  contentLength: number;
+  end: number;
+}
+
+export interface JpegLayout {
+  segments: JpegSegment[];
+  /** Offset of the SOS marker: from here on the file is copied verbatim. */
+  scanOffset: number;
+}
+
+/** Walks the marker segments from SOI to SOS, validating lengths; checks that an EOI follows the scan. */
+export async function readJpegLayout(reader: ByteReader): Promise<JpegLayout> {
+  const head = await reader.read(0, Math.min(reader.size, 4));
+  if (head.length < 4 || head[0] !== 0xff || head[1] !== SOI) throw corrupt('JPEG', 'missing SOI marker', 0);
+  const segments: JpegSegment[] = [];
+  let at = 2;
+  for (;;) {
+    if (segments.length > 10_000) throw corrupt('JPEG', 'more than 10000 segments before the scan', at);
+    if (at + 2 > reader.size) throw corrupt('JPEG', 'truncated before the image data (no SOS marker)', at);
+    let b = await reader.read(at, 2);
+    if (b[0] !== 0xff) throw corrupt('JPEG', `expected a marker, found 0x${b[0]!.toString(16)}`, at);
+    // Any number of 0xFF fill bytes may precede a marker (B.1.1.2).
+    let markerAt = at;
+    while (b[1] === 0xff) {
+      markerAt++;
+      if (markerAt + 2 > reader.size) throw corrupt('JPEG', 'truncated in fill bytes', markerAt);
+      b = await reader.read(markerAt, 2);
+    }
+    const marker = b[1]!;
+    if (marker === SOI || marker === 0x00) throw corrupt('JPEG', `unexpected marker 0xFF${marker.toString(16).padStart(2, '0')}`, markerAt);
+    if (marker === EOI) throw corrupt('JPEG', 'EOI before any image data', markerAt);
+    // TEM and RSTn have no length field.
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at = markerAt + 2;
+      continue;
+    }
+    if (markerAt + 4 > reader.size) throw corrupt('JPEG', 'truncated segment header', markerAt);
+    const len = u16be(await reader.read(markerAt + 2, 2), 0);
+    if (len < 2) throw corrupt('JPEG', `segment length ${len} is below 2`, markerAt);
+    const end = markerAt + 2 + len;
+    if (end > reader.size) throw corrupt('JPEG', `segment 0xFF${marker.toString(16)} runs past the end of the file (truncated)`, markerAt);
+    if (marker === SOS) {
+      await checkEoi(reader, end);
+      return { segments, scanOffset: markerAt };
+    }
+    segments.push({ marker, offset: markerAt, contentOffset: markerAt + 4, contentLength: len - 2, end });
+    at = end;
+  }
+}
+
+/** A complete JPEG has an EOI after its scan. Trailing bytes after EOI are common, so look in the last 64 KiB. */
+async function checkEoi(reader: ByteReader, scanStart: number): Promise<void> {
+  const from = Math.max(scanStart, reader.size - 65536);
+  const tail = await reader.read(from, reader.size - from);
+  for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === EOI) return;
+  throw corrupt('JPEG', 'no EOI marker after the image data (truncated file?)');
+}
+
+const carrierOf = (name: string, s: JpegSegment): Carrier => ({ name, offset: s.offset, length: s.end - s.offset });
+
+function isC2paApp11(content: Uint8Array): boolean {
+  // CI "JP", En, Z, then a JUMBF superbox whose description box type UUID starts with "c2pa".
+  return content.length >= 28 && content[0] === 0x4a && content[1] === 0x50 && latin1(content.subarray(24, 28)) === 'c2pa';
+}
+
+interface ExtendedChunk {
+  guid: string;
+  fullLength: number;
+  offset: number;
+  data: Uint8Array;
+  segment: JpegSegment;
+}
+
+function assembleExtendedXmp(chunks: ExtendedChunk[], guid: string | undefined): ContainerMetadata['extendedXmp'] {
+  if (!guid) return undefined;
+  const mine = chunks.filter((c) => c.guid === guid);
+  if (!mine.length) return undefined;
+  const total = mine[0]!.fullLength;
+  if (total > 32 * 1024 * 1024) throw corrupt('JPEG', `extended XMP of ${total} bytes is over the 32 MiB limit`);
+  const buf = new Uint8Array(total);
+  let filled = 0;
+  for (const c of mine) {
+    if (c.fullLength !== total || c.offset + c.data.length > total) throw corrupt('JPEG', 'inconsistent extended XMP chunk', c.segment.offset);
+    buf.set(c.data, c.offset);
+    filled += c.data.length;
+  }
+  // Readers must check the MD5 named by the GUID (XMP spec part 3, 1.1.3.1); a mismatch is ignored.
+  if (filled < total || createHash('md5').update(buf).digest('hex').toUpperCase() !== guid) return undefined;
+  const first = mine[0]!.segment;
+  const last = mine[mine.length - 1]!.segment;
+  return { packet: buf, guid, carrier: { name: 'jpeg:APP1-ExtendedXMP', offset: first.offset, length: last.end - first.offset } };
+}
+
+async function readJpeg(reader: ByteReader): Promise<ContainerMetadata & { layout: JpegLayout }> {
+  const layout = await readJpegLayout(reader);
+  const meta: ContainerMetadata & { layout: JpegLayout } = { format: 'jpeg', texts: [], layout };
+  const ext: ExtendedChunk[] = [];
+  let c2paFirst: JpegSegment | undefined;
+  let c2paLast: JpegSegment | undefined;
+  for (const s of layout.segments) {
+    if (s.marker === APP1) {
+      const sigLen = Math.min(s.contentLength, XMP_EXT_SIGNATURE.length);
+      const sig = await reader.read(s.contentOffset, sigLen);
+      if (!meta.xmp && startsWith(sig, XMP_SIGNATURE)) {
+        const packet = await reader.read(s.contentOffset + XMP_SIGNATURE.length, s.contentLength - XMP_SIGNATURE.length);
+        meta.xmp = { packet, carrier: carrierOf('jpeg:APP1-XMP', s) };
+      } else if (startsWith(sig, XMP_EXT_SIGNATURE) && s.contentLength >= XMP_EXT_SIGNATURE.length + 40) {
+        const c = await reader.read(s.contentOffset + XMP_EXT_SIGNATURE.length, s.contentLength - XMP_EXT_SIGNATURE.length);
+        ext.push({ guid: latin1(c.subarray(0, 32)), fullLength: u32be(c, 32), offset: u32be(c, 36), data: c.subarray(40), segment: s });
+      } else if (!meta.exif && startsWith(sig, EXIF_SIGNATURE)) {
+        const tiff = await reader.read(s.contentOffset + 6, s.contentLength - 6);
+        meta.exif = { tiff, carrier: carrierOf('jpeg:APP1-Exif', s) };
+      }
+    } else if (s.marker === APP11 && s.contentLength >= 28) {
+      if (isC2paApp11(await reader.read(s.contentOffset, 28))) {
+        c2paFirst ??= s;
+        c2paLast = s;
+      }
+    } else if (s.marker === COM) {
+      const text = Buffer.from(await reader.read(s.contentOffset, s.contentLength)).toString('utf8');
+      const entry: TextEntry = { keyword: 'comment', text, carrier: carrierOf('jpeg:COM', s) };
+      meta.texts.push(entry);
+    }
+  }
+  if (c2paFirst && c2paLast) meta.c2pa = { name: 'jpeg:APP11-C2PA', offset: c2paFirst.offset, length: c2paLast.end - c2paFirst.offset };
+  if (meta.xmp && ext.length) {
+    const m = /HasExtendedXMP\s*(?:=\s*["']|>)\s*([0-9A-Fa-f]{32})/.exec(latin1(meta.xmp.packet));
+    const assembled = assembleExtendedXmp(ext, m?.[1]?.toUpperCase());
+    if (assembled) meta.extendedXmp = assembled;
+  }
+  return meta;
+}
+
+export function buildJpegSegment(marker: number, content: Uint8Array): Uint8Array {
+  if (content.length > MAX_SEGMENT_CONTENT) {
+    throw new TamgaError('METADATA_TOO_LARGE', `JPEG: a 0xFF${marker.toString(16)} segment holds at most ${MAX_SEGMENT_CONTENT} bytes, got ${content.length}`);
+  }
+  const head = new Uint8Array(4);
+  head[0] = 0xff;
+  head[1] = marker;
+  putU16be(head, 2, content.length + 2);
+  return concat([head, content]);
+}
+
+/**
+ * IFD0 tags EXIF 2.32 (§4.6.8) requires in a JPEG's EXIF; written only when tamga creates the EXIF
+ * block, with the values cameras use when nothing else is known (72 dpi, centred chroma).
+ */
+const REQUIRED_JPEG_IFD0: TiffTagValue[] = [
+  { tag: 0x011a, type: TIFF_TYPE.RATIONAL, data: Uint8Array.of(0, 0, 0, 72, 0, 0, 0, 1) },
+  { tag: 0x011b, type: TIFF_TYPE.RATIONAL, data: Uint8Array.of(0, 0, 0, 72, 0, 0, 0, 1) },
+  { tag: 0x0128, type: TIFF_TYPE.SHORT, data: Uint8Array.of(0, 2) },
+  { tag: 0x0213, type: TIFF_TYPE.SHORT, data: Uint8Array.of(0, 1) },
+];
+
+/** Text tags go in as ASCII (type 2) holding UTF-8, which is what phones and exiftool write. */
+async function buildExifSegment(meta: ContainerMetadata, tags: Record<number, string>): Promise<Uint8Array> {
+  const set = Object.entries(tags).map(([tag, text]) => asciiTagValue(Number(tag), text));
+  let tiff: Uint8Array;
+  if (meta.exif && 'tiff' in meta.exif) {
+    const r = new BufferReader(meta.exif.tiff, 'JPEG EXIF');
+    tiff = await renderPlan(r, await planTiffIfd0Update(r, 0, meta.exif.tiff.length, set));
+  } else {
+    // Big-endian values above; buildMinimalTiff writes big-endian (MM) by default.
+    tiff = buildMinimalTiff([...REQUIRED_JPEG_IFD0, ...set]);
+  }
+  return buildJpegSegment(APP1, concat([EXIF_SIGNATURE, tiff]));
+}
+
+async function planJpegWrite(reader: ByteReader, meta: ContainerMetadata, write: MetadataWrite): Promise<EditPlan> {
+  const layout = (meta as ContainerMetadata & { layout?: JpegLayout }).layout ?? (await readJpegLayout(reader));
+  if (write.xmp.length > MAX_STANDARD_XMP) {
+    throw new TamgaError('METADATA_TOO_LARGE', `JPEG: the XMP packet is ${write.xmp.length} bytes; a standard XMP segment holds at most ${MAX_STANDARD_XMP}`);
+  }
+  const xmpSegment = buildJpegSegment(APP1, concat([XMP_SIGNATURE, write.xmp]));
+  const exifSegment = write.exifIfd0Text ? await buildExifSegment(meta, write.exifIfd0Text) : undefined;
+  const xmpAt = meta.xmp?.carrier.offset;
+  const exifAt = meta.exif?.carrier.offset;
+  const c2pa = meta.c2pa;
+
+  // New segments go after the leading APP0 (JFIF) / APP1-Exif run, where readers expect them.
+  let insertAfter = 2;
+  for (const s of layout.segments) {
+    if (s.marker === APP0 || s.offset === exifAt) insertAfter = s.end;
+    else break;
+  }
+
+  const plan: Piece[] = [{ copy: [0, 2] }];
+  let cursor = 2;
+  const pending: Uint8Array[] = [];
+  if (exifSegment && exifAt === undefined) pending.push(exifSegment);
+  if (xmpAt === undefined) pending.push(xmpSegment);
+  if (insertAfter === 2) for (const p of pending.splice(0)) plan.push({ bytes: p });
+  for (const s of layout.segments) {
+    plan.push({ copy: [cursor, s.offset] });
+    cursor = s.end;
+    if (s.offset === xmpAt) plan.push({ bytes: xmpSegment });
+    else if (s.offset === exifAt && exifSegment) plan.push({ bytes: exifSegment });
+    else if (!(write.stripC2pa && c2pa && s.offset >= c2pa.offset && s.end <= c2pa.offset + c2pa.length)) plan.push({ copy: [s.offset, s.end] });
+    if (s.end === insertAfter) for (const p of pending.splice(0)) plan.push({ bytes: p });
+  }
+  plan.push({ copy: [cursor, reader.size] });
+  return plan;
+}
+
+export const jpegContainer: ImageContainer = {
+  format: 'jpeg',
+  read: readJpeg,
+  planWrite: planJpegWrite,
+};

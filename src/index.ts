@@ -1,0 +1,39 @@
+/**
+ * tamga: label AI-generated media on every layer and find synthetic media that is not labelled.
+ * This module is the public contract: label(), detect() and their types. Internals (formats,
+ * metadata builders) are importable from their files for tests but are not part of the API.
+ */
+export { label, detect } from './api.js';
+export { TamgaError, ERROR_CODES, isTamgaError, type TamgaErrorCode } from './core/errors.js';
+export {
+  makeProvenance,
+  classifyDigitalSourceType,
+  digitalSourceTypeUri,
+  parseGenerator,
+  uuidv7,
+  IPTC_DST_BASE,
+  WRITABLE_SOURCE_TYPES,
+  type Provenance,
+  type ProvenanceInput,
+  type DigitalSourceType,
+  type HumanContribution,
+  type SourceTypeClass,
+} from './core/provenance.js';
+export { sniff } from './core/sniff.js';
+export type { Source } from './core/source.js';
+export type {
+  Finding,
+  Layer,
+  MediaKind,
+  Format,
+  ImageFormat,
+  Policy,
+  C2paConflict,
+  LabelOptions,
+  LabelResult,
+  DetectOptions,
+  DetectResult,
+  SniffResult,
+} from './core/types.js';
+export { DISCLOSURE_LANGS, disclosureLine, disclosureTexts, type DisclosureLang } from './disclosure/catalogue.js';
+export { VERSION } from './version.js';
