@@ -1,8 +1,8 @@
-import { realpath } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { adapterFor } from './adapters/index.js';
 import type { ResolvedLabelOptions } from './adapters/types.js';
-import { renderPlan, writePlanAtomically } from './core/edit.js';
+import { renderPlan, WHOLE_WRITE_LIMIT, writePlanAtomically } from './core/edit.js';
 import { TamgaError } from './core/errors.js';
 import { makeProvenance, type ProvenanceInput } from './core/provenance.js';
 import { SNIFF_BYTES, sniff } from './core/sniff.js';
@@ -47,11 +47,18 @@ async function sniffReader(reader: ByteReader): Promise<SniffResult> {
   return s;
 }
 
-async function samePath(a: string, b: string): Promise<boolean> {
+/** Same file, also through links; a destination that does not exist yet is not the input. */
+function samePath(a: string, b: string): boolean {
   if (resolve(a) === resolve(b)) return true;
-  const ra = await realpath(a).catch(() => resolve(a));
-  const rb = await realpath(b).catch(() => resolve(b));
-  return ra === rb;
+  const statOrNone = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const [sa, sb] = [statOrNone(a), statOrNone(b)];
+  return Boolean(sa && sb && sa.dev === sb.dev && sa.ino === sb.ino);
 }
 
 /**
@@ -63,14 +70,14 @@ export async function label(source: Source, provenance: ProvenanceInput = {}, op
   const resolved = resolveLabelOptions(opts);
   const p = makeProvenance(provenance);
   if (opts.inPlace && typeof source !== 'string') throw invalid('inPlace', 'in-place labelling needs a file path source');
-  if (opts.inPlace && opts.output !== undefined && !(await samePath(opts.output, source as string))) throw invalid('output', 'give either an output path or inPlace, not both');
+  if (opts.inPlace && opts.output !== undefined && !(samePath(opts.output, source as string))) throw invalid('output', 'give either an output path or inPlace, not both');
   const dest = opts.inPlace ? (source as string) : opts.output;
-  if (dest && typeof source === 'string' && !opts.inPlace && (await samePath(dest, source))) {
+  if (dest && typeof source === 'string' && !opts.inPlace && (samePath(dest, source))) {
     throw invalid('output', `${dest} is the input file; pass inPlace (--in-place) to label it in place`);
   }
   if (typeof source === 'string' && !dest) throw invalid('output', 'a file source needs an output path (or inPlace)');
 
-  const reader = await openSource(source);
+  const reader = await openSource(source, { wholeFileBelow: WHOLE_WRITE_LIMIT });
   try {
     const s = await sniffReader(reader);
     const adapter = adapterFor(s, reader.name);

@@ -82,8 +82,21 @@ export function classifyDigitalSourceType(value: string): { uri: string; term: s
 }
 
 /** UUID v7 (RFC 9562): 48-bit Unix ms timestamp, version 7, variant 10, random rest. */
+let randomPool = Buffer.alloc(0);
+let randomAt = 0;
+/** Random bytes from a 4 KiB pool: one CSPRNG call per 400 ids instead of one per id. */
+function pooledRandom(n: number): Buffer {
+  if (randomAt + n > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomAt = 0;
+  }
+  randomAt += n;
+  return randomPool.subarray(randomAt - n, randomAt);
+}
+
 export function uuidv7(now = Date.now()): string {
-  const b = randomBytes(16);
+  const b = Buffer.alloc(16);
+  pooledRandom(10).copy(b, 6);
   b.writeUIntBE(now, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;

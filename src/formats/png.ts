@@ -15,6 +15,7 @@ import type { Carrier, ContainerMetadata, ImageContainer, MetadataWrite } from '
 
 export const PNG_SIGNATURE: Uint8Array = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 export const PNG_XMP_KEYWORD = 'XML:com.adobe.xmp';
+const XMP_KEYWORD_NUL = ascii(`${PNG_XMP_KEYWORD}\0`);
 
 /** PNG §5.3: a chunk length is at most 2^31-1. */
 const MAX_CHUNK_LENGTH = 0x7fffffff;
@@ -132,7 +133,7 @@ async function readPng(reader: ByteReader): Promise<ContainerMetadata> {
   for (let index = 0; ; index++) {
     if (index >= MAX_CHUNKS) throw corrupt('PNG', `more than ${MAX_CHUNKS} chunks`, offset);
     if (offset >= reader.size) throw corrupt('PNG', 'no IEND chunk (file truncated?)', offset);
-    if (offset + 12 > reader.size) throw corrupt('PNG', 'truncated chunk header', offset);
+    if (offset + 12 > reader.size) throw corrupt('PNG', 'truncated chunk', offset);
     const header = await reader.read(offset, 8);
     const length = u32be(header, 0);
     if (length > MAX_CHUNK_LENGTH) throw corrupt('PNG', `chunk length ${length} exceeds 2^31-1`, offset);
@@ -147,6 +148,10 @@ async function readPng(reader: ByteReader): Promise<ContainerMetadata> {
     if (type === 'IEND') return meta; // bytes after IEND are not PNG; planWrite copies them as they are
     if (type === 'tEXt' || type === 'zTXt' || type === 'iTXt') {
       if (length > MAX_RAW_TEXT_BYTES) {
+        // Too big to decode; but an XMP chunk must not be skipped, or a write would add a second one.
+        if (type === 'iTXt' && startsWith(await reader.read(offset + 8, XMP_KEYWORD_NUL.length), XMP_KEYWORD_NUL)) {
+          throw corrupt('PNG', `XMP packet larger than ${MAX_XMP_BYTES} bytes`, offset);
+        }
         await verifyCrcInPieces(reader, offset, length, type);
       } else {
         const text = decodeTextChunk(type, await readVerifiedData(reader, offset, length, type), offset);

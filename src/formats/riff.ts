@@ -9,6 +9,9 @@ import type { ContainerMetadata, ImageContainer, MetadataWrite } from './types.j
  * FourCC + u32 LE size + data + one pad byte when the size is odd. Shared by WebP, WAV and AVI.
  */
 
+/** Real files have a handful of top-level chunks (animated WebP: one per frame); this bounds a hostile walk. */
+const MAX_RIFF_CHUNKS = 1 << 20;
+
 export interface RiffChunk {
   /** FourCC, e.g. `VP8X`, `XMP `, `data`. */
   id: string;
@@ -43,6 +46,7 @@ export async function readRiffChunks(reader: ByteReader, format = 'riff'): Promi
   const chunks: RiffChunk[] = [];
   let at = 12;
   while (at < end) {
+    if (chunks.length >= MAX_RIFF_CHUNKS) throw corrupt(format, `more than ${MAX_RIFF_CHUNKS} chunks`, at);
     if (at + 8 > end) throw corrupt(format, 'truncated chunk header', at);
     const h = await reader.read(at, 8);
     const id = latin1(h.subarray(0, 4));

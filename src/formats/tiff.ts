@@ -86,7 +86,7 @@ export interface IfdEntry {
 export interface Ifd {
   /** Absolute offset of the IFD (its entry count). */
   offset: number;
-  /** Absolute end of the IFD structure (after the next-IFD pointer). */
+  /** Absolute end of the IFD structure (after the next-IFD pointer, when present). */
   end: number;
   entries: IfdEntry[];
   /** Next IFD, relative to the TIFF header; 0 = none. */
@@ -160,7 +160,7 @@ export async function readIfd(
     const field = offset + 2 + o + 8;
     entries.push({ tag, type, count: n, size, entryOffset: offset + 2 + o, valueOffset: size <= 4 ? field : base + u32(b, o + 8), raw: b.slice(o, o + 12) });
   }
-  return { offset, end: entriesEnd + 4, entries, nextIfdOffset: hasNext ? u32(b, 12 * count) : 0 };
+  return { offset, end: entriesEnd + (hasNext ? 4 : 0), entries, nextIfdOffset: hasNext ? u32(b, 12 * count) : 0 };
 }
 
 /** The value bytes of an entry, range-checked against `end`. */
@@ -194,6 +194,15 @@ function decodeUtf16(b: Uint8Array, littleEndian: boolean): string {
   return copy.toString('utf16le');
 }
 
+/** JIS X 0208 text; Shift_JIS is what cameras write. Node without full ICU lacks the decoder: fall back to UTF-8. */
+function decodeJis(b: Uint8Array): string {
+  try {
+    return new TextDecoder('shift_jis').decode(b);
+  } catch {
+    return utf8(b);
+  }
+}
+
 /**
  * EXIF 2.32 §4.6.5 UserComment: an 8-byte character code, then the text.
  * `littleEndian` is the TIFF byte order, the default order for `UNICODE` text.
@@ -206,7 +215,7 @@ export function decodeUserComment(bytes: Uint8Array, littleEndian = false): stri
   else if (prefix === 'UNICODE\0') text = decodeUtf16(body, littleEndian);
   // ASCII: writers often store UTF-8 there; undefined (8 NULs): UTF-8 is the best guess.
   else if (prefix === 'ASCII\0\0\0' || prefix === '\0\0\0\0\0\0\0\0') text = utf8(body);
-  else if (prefix === 'JIS\0\0\0\0\0') text = new TextDecoder('shift_jis').decode(body);
+  else if (prefix === 'JIS\0\0\0\0\0') text = decodeJis(body);
   else text = utf8(bytes);
   // Cameras pad the fixed-size field with NULs or spaces.
   return text.replace(/[\0\s]+$/, '');
@@ -216,7 +225,9 @@ export function decodeUserComment(bytes: Uint8Array, littleEndian = false): stri
 function exifIfdPointer(ifd0: Ifd, littleEndian: boolean): number | undefined {
   const e = ifd0.entries.find((x) => x.tag === TIFF_TAG.ExifIFD);
   if (!e || e.count !== 1 || (e.type !== TIFF_TYPE.LONG && e.type !== TIFF_TYPE.IFD)) return undefined;
-  return littleEndian ? u32le(e.raw, 8) : u32be(e.raw, 8);
+  const offset = littleEndian ? u32le(e.raw, 8) : u32be(e.raw, 8);
+  // Some writers leave a zero pointer for "no Exif IFD".
+  return offset === 0 ? undefined : offset;
 }
 
 /**

@@ -71,8 +71,19 @@ function decodePacket(bytes: Uint8Array): string {
   let s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
   // Some writers pad with NULs after the trailer; XML forbids them.
-  return s.replace(/\0+$/, '');
+  s = s.replace(/\0+$/, '');
+  // Drop the in-place-edit padding before the trailer: kilobytes of spaces the XML parser would
+  // otherwise walk one character at a time.
+  const trailer = s.lastIndexOf('<?xpacket end');
+  if (trailer > 0) {
+    let i = trailer;
+    while (i > 0 && isXmlSpace(s.charCodeAt(i - 1))) i--;
+    if (i < trailer) s = s.slice(0, i) + s.slice(trailer);
+  }
+  return s;
 }
+
+const isXmlSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 function findRdf(root: XmlElement): XmlElement | undefined {
   if (root.uri === NS.rdf && root.local === 'RDF') return root;

@@ -264,6 +264,18 @@ describe('PNG corruption is CORRUPT_INPUT, never another exception', () => {
     await expectCorrupt(withChunks(png, buildPngChunk('zTXt', Buffer.from('Comment\0\0not zlib'))), /zlib/);
   });
 
+  it('CRC-checks but does not decode a text chunk above 64 MiB; refuses such an XMP chunk', async () => {
+    const png = await makePng();
+    const huge = Buffer.alloc(64 * 1024 * 1024 + 10, 0x61);
+    huge.write('Comment\0');
+    const text = buildPngChunk('tEXt', huge);
+    expect((await read(withChunks(png, text))).texts).toEqual([]);
+    text[text.length - 1] = text[text.length - 1]! ^ 1;
+    await expectCorrupt(withChunks(png, text), /CRC/);
+    huge.write('XML:com.adobe.xmp\0\0\0\0\0');
+    await expectCorrupt(withChunks(png, buildPngChunk('iTXt', huge)), /XMP packet larger/);
+  });
+
   it('rejects malformed text chunk fields', async () => {
     const png = await makePng();
     await expectCorrupt(withChunks(png, buildPngChunk('tEXt', Buffer.from('no separator'))), /unterminated/);
