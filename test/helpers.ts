@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { expect } from 'vitest';
+import { renderPlan } from '../src/core/edit.js';
+import { TamgaError } from '../src/core/errors.js';
+import { BufferReader } from '../src/core/source.js';
+import type { ImageContainer, MetadataWrite } from '../src/formats/types.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** ../shared/corpus beside the checkout (CI clones main with shared/ beside it). */
@@ -37,4 +42,52 @@ export async function decodedPixels(input: string | Uint8Array): Promise<{ width
 export function tempDir(prefix = 'tamga-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const TAM_URI = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
+
+/** A small real XMP packet declaring trainedAlgorithmicMedia; `extra` goes inside rdf:RDF. */
+export const xmpPacket = (extra = ''): Buffer =>
+  Buffer.from(
+    `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">` +
+      `<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType="${TAM_URI}"/>` +
+      `${extra}</rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>`,
+    'utf8',
+  );
+
+/** Reads a container from bytes and renders its planned metadata write. */
+export async function writeMetadata(container: ImageContainer, input: Uint8Array, write: MetadataWrite): Promise<Buffer> {
+  const r = new BufferReader(input);
+  return Buffer.from(await renderPlan(r, await container.planWrite(r, await container.read(r), write)));
+}
+
+/** Asserts that the promise rejects with a TamgaError of `code` (default CORRUPT_INPUT). */
+export async function expectTamgaError(p: Promise<unknown>, code = 'CORRUPT_INPUT', message?: RegExp): Promise<void> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TamgaError);
+  expect((err as TamgaError).code).toBe(code);
+  if (message) expect((err as TamgaError).message).toMatch(message);
+}
+
+/** The warnings `exiftool -validate` reports for a file, as a set of lines. */
+export function validateWarnings(path: string): Set<string> {
+  const out = exiftool(['-validate', '-warning', '-a', '-s3', path]);
+  return new Set(out.split('\n').filter((l) => l && !/^(OK|\d+ Warnings?)/.test(l)));
+}
+
+/** Random byte damage (deterministic seed): every read must give a result or CORRUPT_INPUT, nothing else. */
+export async function expectOnlyCorruptUnderDamage(read: (b: Uint8Array) => Promise<unknown>, input: Uint8Array, seed: number, rounds = 500): Promise<void> {
+  let state = seed;
+  const rand = (n: number) => (state = (state * 1103515245 + 12345) >>> 0) % n;
+  for (let i = 0; i < rounds; i++) {
+    const bad = Buffer.from(input);
+    for (let k = 0; k < 1 + rand(3); k++) bad[rand(bad.length)] = rand(256);
+    await read(bad).catch((e: unknown) => {
+      expect(e).toBeInstanceOf(TamgaError);
+      expect((e as TamgaError).code).toBe('CORRUPT_INPUT');
+    });
+  }
 }

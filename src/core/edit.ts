@@ -36,6 +36,28 @@ export function compactPlan(plan: EditPlan): EditPlan {
   return out;
 }
 
+/** A replacement of `length` input bytes at `at` by `bytes` (an insertion when length is 0, a removal without bytes). */
+export interface Splice {
+  at: number;
+  length: number;
+  bytes?: Uint8Array;
+}
+
+/** Turns non-overlapping splices into copy/insert pieces covering the whole input of `size` bytes. */
+export function planSplices(size: number, splices: readonly Splice[], format = 'input'): EditPlan {
+  const plan: Piece[] = [];
+  let pos = 0;
+  // At equal offsets an insertion (length 0) goes before a removal, e.g. new XMP at 33 and caBX at 33.
+  for (const s of [...splices].sort((a, b) => a.at - b.at || a.length - b.length)) {
+    if (s.at < pos) throw new TamgaError('CORRUPT_INPUT', `${format}: overlapping edits at byte ${s.at}`, { format, offset: s.at });
+    plan.push({ copy: [pos, s.at] });
+    if (s.bytes) plan.push({ bytes: s.bytes });
+    pos = s.at + s.length;
+  }
+  plan.push({ copy: [pos, size] });
+  return compactPlan(plan);
+}
+
 export async function renderPlan(reader: ByteReader, plan: EditPlan): Promise<Uint8Array> {
   const out = Buffer.allocUnsafe(planLength(plan));
   let at = 0;

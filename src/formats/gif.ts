@@ -1,5 +1,6 @@
 import { ascii, latin1, startsWith } from '../core/bytes.js';
-import { compactPlan, type EditPlan, type Piece } from '../core/edit.js';
+import { planSplices, type EditPlan } from '../core/edit.js';
+import { xmpCarrierSplices } from './carriers.js';
 import { corrupt, TamgaError } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
 import { MAX_XMP_BYTES } from '../metadata/xmp.js';
@@ -177,50 +178,22 @@ async function walkGif(reader: ByteReader): Promise<GifLayout> {
   }
 }
 
-/** Layouts from read(), so planWrite with the same metadata does not walk the file again. */
-const layouts = new WeakMap<ContainerMetadata, GifLayout>();
-
 async function readGif(reader: ByteReader): Promise<ContainerMetadata> {
   const layout = await walkGif(reader);
-  layouts.set(layout.meta, layout);
-  return layout.meta;
+  return { ...layout.meta, layout };
 }
 
-interface Splice {
-  at: number;
-  /** Input bytes replaced (0 for an insertion). */
-  length: number;
-  bytes?: Uint8Array;
-}
-
-function planSplices(size: number, splices: Splice[]): EditPlan {
-  const plan: Piece[] = [];
-  let pos = 0;
-  for (const s of [...splices].sort((a, b) => a.at - b.at || a.length - b.length)) {
-    if (s.at < pos) throw new TamgaError('CORRUPT_INPUT', `GIF: overlapping edits at byte ${s.at}`, { format: 'GIF', offset: s.at });
-    plan.push({ copy: [pos, s.at] });
-    if (s.bytes) plan.push({ bytes: s.bytes });
-    pos = s.at + s.length;
-  }
-  plan.push({ copy: [pos, size] });
-  return compactPlan(plan);
-}
 
 async function planGifWrite(reader: ByteReader, meta: ContainerMetadata, write: MetadataWrite): Promise<EditPlan> {
   if (meta.format !== 'gif') throw new TamgaError('INVALID_OPTION', `GIF: metadata of a ${meta.format} file passed to the GIF writer`, { option: 'meta' });
   // `write.exifIfd0Text` is ignored: GIF has no EXIF carrier.
-  const layout = layouts.get(meta) ?? (await walkGif(reader));
+  const layout = (meta.layout as GifLayout | undefined) ?? (await walkGif(reader));
   const xmpExtension = buildGifXmpExtension(write.xmp);
-  const splices: Splice[] = [
-    // Extensions are a GIF89a feature (§2.5): an 87a header is rewritten, everything after it copied.
-    ...(layout.version === '87a' ? [{ at: 0, length: 6, bytes: ascii('GIF89a') }] : []),
-    // Replace in place, else insert just before the trailer (c2pa-rs gif_io.rs, XMP Part 3 practice).
-    meta.xmp
-      ? { at: meta.xmp.carrier.offset, length: meta.xmp.carrier.length, bytes: xmpExtension }
-      : { at: layout.trailerOffset, length: 0, bytes: xmpExtension },
-  ];
-  if (write.stripC2pa && meta.c2pa) splices.push({ at: meta.c2pa.offset, length: meta.c2pa.length });
-  return planSplices(reader.size, splices);
+  // Replace in place, else insert just before the trailer (c2pa-rs gif_io.rs, XMP Part 3 practice).
+  const splices = xmpCarrierSplices(meta, xmpExtension, layout.trailerOffset, write.stripC2pa);
+  // Extensions are a GIF89a feature (§2.5): an 87a header is rewritten, everything after it copied.
+  if (layout.version === '87a') splices.push({ at: 0, length: 6, bytes: ascii('GIF89a') });
+  return planSplices(reader.size, splices, 'GIF');
 }
 
 export const gifContainer: ImageContainer = {

@@ -127,9 +127,9 @@ function assembleExtendedXmp(chunks: ExtendedChunk[], guid: string | undefined):
   return { packet: buf, guid, carrier: { name: 'jpeg:APP1-ExtendedXMP', offset: first.offset, length: last.end - first.offset } };
 }
 
-async function readJpeg(reader: ByteReader): Promise<ContainerMetadata & { layout: JpegLayout }> {
+async function readJpeg(reader: ByteReader): Promise<ContainerMetadata> {
   const layout = await readJpegLayout(reader);
-  const meta: ContainerMetadata & { layout: JpegLayout } = { format: 'jpeg', texts: [], layout };
+  const meta: ContainerMetadata = { format: 'jpeg', texts: [], layout };
   const ext: ExtendedChunk[] = [];
   let c2paFirst: JpegSegment | undefined;
   let c2paLast: JpegSegment | undefined;
@@ -204,7 +204,7 @@ async function buildExifSegment(meta: ContainerMetadata, tags: Record<number, st
 }
 
 async function planJpegWrite(reader: ByteReader, meta: ContainerMetadata, write: MetadataWrite): Promise<EditPlan> {
-  const layout = (meta as ContainerMetadata & { layout?: JpegLayout }).layout ?? (await readJpegLayout(reader));
+  const layout = (meta.layout as JpegLayout | undefined) ?? (await readJpegLayout(reader));
   if (write.xmp.length > MAX_STANDARD_XMP) {
     throw new TamgaError('METADATA_TOO_LARGE', `JPEG: the XMP packet is ${write.xmp.length} bytes; a standard XMP segment holds at most ${MAX_STANDARD_XMP}`);
   }

@@ -1,6 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { ascii, concat, crc32, latin1, putU32be, startsWith, u32be, utf8 } from '../core/bytes.js';
-import { compactPlan, type EditPlan, type Piece } from '../core/edit.js';
+import { planSplices, type EditPlan } from '../core/edit.js';
+import { xmpCarrierSplices } from './carriers.js';
 import { corrupt, TamgaError } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
 import { MAX_XMP_BYTES } from '../metadata/xmp.js';
@@ -175,39 +176,14 @@ async function readPng(reader: ByteReader): Promise<ContainerMetadata> {
   }
 }
 
-interface Splice {
-  at: number;
-  /** Input bytes replaced (0 for an insertion). */
-  length: number;
-  bytes?: Uint8Array;
-}
-
-/** Turns non-overlapping splices into copy/insert pieces covering the whole input. */
-function planSplices(size: number, splices: Splice[]): EditPlan {
-  const plan: Piece[] = [];
-  let pos = 0;
-  // At equal offsets an insertion (length 0) goes before a removal, e.g. new XMP at 33 and caBX at 33.
-  for (const s of [...splices].sort((a, b) => a.at - b.at || a.length - b.length)) {
-    if (s.at < pos) throw new TamgaError('CORRUPT_INPUT', `PNG: overlapping edits at byte ${s.at}`, { format: 'PNG', offset: s.at });
-    plan.push({ copy: [pos, s.at] });
-    if (s.bytes) plan.push({ bytes: s.bytes });
-    pos = s.at + s.length;
-  }
-  plan.push({ copy: [pos, size] });
-  return compactPlan(plan);
-}
 
 async function planPngWrite(reader: ByteReader, meta: ContainerMetadata, write: MetadataWrite): Promise<EditPlan> {
   if (meta.format !== 'png') throw new TamgaError('INVALID_OPTION', `PNG: metadata of a ${meta.format} file passed to the PNG writer`, { option: 'meta' });
   // `write.exifIfd0Text` is ignored: PNG EXIF (eXIf) is not written. The label travels in XMP, and
   // eXIf support in readers is patchy; an existing eXIf chunk is copied unchanged.
   const xmpChunk = buildPngXmpChunk(write.xmp);
-  // Replace an existing XMP iTXt where it is (its position may matter to other tools), else insert after IHDR.
-  const splices: Splice[] = [
-    meta.xmp ? { at: meta.xmp.carrier.offset, length: meta.xmp.carrier.length, bytes: xmpChunk } : { at: IHDR_END, length: 0, bytes: xmpChunk },
-  ];
-  if (write.stripC2pa && meta.c2pa) splices.push({ at: meta.c2pa.offset, length: meta.c2pa.length });
-  return planSplices(reader.size, splices);
+  // New XMP goes right after IHDR, before any IDAT (c2pa-rs and the XMP spec part 3 do the same).
+  return planSplices(reader.size, xmpCarrierSplices(meta, xmpChunk, IHDR_END, write.stripC2pa), 'PNG');
 }
 
 export const pngContainer: ImageContainer = {

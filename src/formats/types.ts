@@ -10,7 +10,7 @@ import type { ImageFormat } from '../core/types.js';
 
 /** A metadata carrier in a file: its whole byte range (headers included) and a label for `where`. */
 export interface Carrier {
-  /** e.g. `jpeg:APP1`, `png:iTXt`, `webp:XMP`, `tiff:IFD0/700`, `gif:XMP-ext`. */
+  /** e.g. `jpeg:APP1-XMP`, `png:iTXt`, `webp:XMP`, `tiff:IFD0/700`, `gif:XMP`. */
   name: string;
   offset: number;
   length: number;
@@ -40,6 +40,8 @@ export interface ContainerMetadata {
   texts: TextEntry[];
   /** A C2PA manifest store carrier (JPEG APP11 JUMBF, PNG caBX, RIFF C2PA, GIF C2PA_GIF, TIFF 0xCD41). */
   c2pa?: Carrier;
+  /** The container's own structure as read() found it, so planWrite() need not walk the file again. */
+  layout?: unknown;
 }
 
 export interface MetadataWrite {

@@ -71,7 +71,7 @@ describe('image adapter: lossless metadata label -> detect, every container', ()
     await roundTrip(format, corpusFile(rel));
   });
 
-  it.each(SAMPLES)('%s: labelling twice gives one packet with the second label', async (format, input) => {
+  it.each(SAMPLES)('%s: labelling twice gives one packet with the second label', async (_format, input) => {
     const first = out('x');
     const second = out('x');
     await label(input, {}, { output: first, visible: false });

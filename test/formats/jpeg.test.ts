@@ -3,22 +3,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderPlan } from '../../src/core/edit.js';
 import { TamgaError } from '../../src/core/errors.js';
 import { BufferReader } from '../../src/core/source.js';
 import { buildJpegSegment, jpegContainer, MAX_STANDARD_XMP, readJpegLayout, XMP_EXT_SIGNATURE } from '../../src/formats/jpeg.js';
-import { corpusFile, decodedPixels, exiftool, exiftoolJson, hasCorpus, hasExiftool, tempDir } from '../helpers.js';
+import { corpusFile, decodedPixels, exiftool, exiftoolJson, hasCorpus, hasExiftool, tempDir, writeMetadata, xmpPacket } from '../helpers.js';
+import type { MetadataWrite } from '../../src/formats/types.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-const packet = (body = '') =>
-  Buffer.from(`<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/>${body}</rdf:RDF></x:xmpmeta><?xpacket end="w"?>`);
+const packet = xmpPacket;
 
-async function write(input: Uint8Array, w: Parameters<typeof jpegContainer.planWrite>[2]): Promise<Uint8Array> {
-  const r = new BufferReader(input);
-  const meta = await jpegContainer.read(r);
-  return renderPlan(r, await jpegContainer.planWrite(r, meta, w));
-}
+const write = (input: Uint8Array, w: MetadataWrite) => writeMetadata(jpegContainer, input, w);
 const markers = async (b: Uint8Array) => (await readJpegLayout(new BufferReader(b))).segments.map((s) => s.marker.toString(16));
 
 describe('JPEG segments', () => {

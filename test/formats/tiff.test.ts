@@ -20,40 +20,19 @@ import {
   tiffContainer,
 } from '../../src/formats/tiff.js';
 import type { MetadataWrite } from '../../src/formats/types.js';
-import { corpusFile, decodedPixels, exiftool, exiftoolJson, hasCorpus, hasExiftool, tempDir } from '../helpers.js';
+import { corpusFile, decodedPixels, exiftoolJson, hasCorpus, hasExiftool, tempDir, expectTamgaError, validateWarnings, writeMetadata, xmpPacket } from '../helpers.js';
 
 const DST = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
-const packet = (note = '') =>
-  Buffer.from(
-    `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">` +
-      `<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType="${DST}"/>` +
-      `</rdf:RDF></x:xmpmeta>${note}\n<?xpacket end="w"?>`,
-    'utf8',
-  );
+const packet = xmpPacket;
 const DESCRIPTION = 'AI-generated image / ЖИ жасаған сурет';
 
 const tmp = tempDir('tamga-tiff-');
 afterAll(() => tmp.cleanup());
 
-async function label(input: Uint8Array, write: MetadataWrite): Promise<Buffer> {
-  const r = new BufferReader(input);
-  return Buffer.from(await renderPlan(r, await tiffContainer.planWrite(r, await tiffContainer.read(r), write)));
-}
+const label = (input: Uint8Array, write: MetadataWrite) => writeMetadata(tiffContainer, input, write);
 
-async function expectCorrupt(p: Promise<unknown>): Promise<void> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(TamgaError);
-  expect((e as TamgaError).code).toBe('CORRUPT_INPUT');
-}
+const expectCorrupt = (p: Promise<unknown>) => expectTamgaError(p);
 
-/** Warnings exiftool -validate reports, as a set of lines. */
-function validateWarnings(path: string): Set<string> {
-  const out = exiftool(['-validate', '-warning', '-a', '-s3', path]);
-  return new Set(out.split('\n').filter((l) => l && !/^(OK|\d+ Warnings?)/.test(l)));
-}
 
 /**
  * A 4x3 RGB big-endian (MM) TIFF built by hand: IFD0 right after the header, pixels after it, and

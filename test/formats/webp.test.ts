@@ -9,38 +9,18 @@ import { BufferReader } from '../../src/core/source.js';
 import { VP8X_FLAG, readRiffChunks, riffChunk, webpContainer } from '../../src/formats/riff.js';
 import { TIFF_TAG, readTiffTextTags } from '../../src/formats/tiff.js';
 import type { MetadataWrite } from '../../src/formats/types.js';
-import { corpusFile, decodedPixels, exiftool, exiftoolJson, hasCorpus, hasExiftool, tempDir } from '../helpers.js';
+import { corpusFile, decodedPixels, exiftoolJson, hasCorpus, hasExiftool, tempDir, expectTamgaError, validateWarnings, writeMetadata, xmpPacket } from '../helpers.js';
 
 const DST = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
-const packet = (note = '') =>
-  Buffer.from(
-    `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">` +
-      `<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType="${DST}"/>` +
-      `</rdf:RDF></x:xmpmeta>${note}\n<?xpacket end="w"?>`,
-    'utf8',
-  );
+const packet = xmpPacket;
 
 const tmp = tempDir('tamga-webp-');
 afterAll(() => tmp.cleanup());
 
-async function label(input: Uint8Array, write: MetadataWrite): Promise<Buffer> {
-  const r = new BufferReader(input);
-  return Buffer.from(await renderPlan(r, await webpContainer.planWrite(r, await webpContainer.read(r), write)));
-}
+const label = (input: Uint8Array, write: MetadataWrite) => writeMetadata(webpContainer, input, write);
 
-async function expectCorrupt(p: Promise<unknown>): Promise<void> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(TamgaError);
-  expect((e as TamgaError).code).toBe('CORRUPT_INPUT');
-}
+const expectCorrupt = (p: Promise<unknown>) => expectTamgaError(p);
 
-function validateWarnings(path: string): Set<string> {
-  const out = exiftool(['-validate', '-warning', '-a', '-s3', path]);
-  return new Set(out.split('\n').filter((l) => l && !/^(OK|\d+ Warnings?)/.test(l)));
-}
 
 const ids = async (b: Uint8Array) => (await readRiffChunks(new BufferReader(b))).chunks.map((c) => c.id);
 
