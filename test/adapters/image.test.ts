@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import exifr from 'exifr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detect, label, TamgaError } from '../../src/index.js';
 import { IMAGE_CONTAINERS } from '../../src/adapters/image.js';
@@ -52,6 +53,12 @@ async function roundTrip(format: string, input: string) {
   expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'xmp:iptc-digital-source-type', value: expect.objectContaining({ uri: TAM }) }));
   expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'xmp:tamga', value: r.provenance }));
   expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'xmp:tc260-aigc', value: expect.objectContaining({ Label: '1' }) }));
+  // exifr is a second, independent reader (it handles JPEG, PNG and TIFF, not WebP or GIF).
+  if (format === 'jpeg' || format === 'png' || format === 'tiff') {
+    const x = await exifr.parse(output, { xmp: true, tiff: true, mergeOutput: true });
+    expect(x.DigitalSourceType).toBe(TAM);
+    if (format !== 'png') expect(x.ImageDescription).toMatch(/Жасанды интеллект/);
+  }
   if (hasExiftool) {
     const tags = exiftoolJson(output);
     expect(tags['XMP-iptcExt:DigitalSourceType']).toBe(TAM);

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { detect, label } from '../api.js';
-import { hasMachineReadableLabel } from '../verify/labels.js';
-import { EXIT } from './exit-codes.js';
+import type { Command } from 'commander';
+import { detect, label } from '../../api.js';
+import { hasMachineReadableLabel } from '../../verify/labels.js';
+import { EXIT } from '../exit-codes.js';
+import { reportError } from '../output.js';
 
-/** fixtures/demo sits two levels above both src/cli and dist/cli. */
-const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'demo');
+/** fixtures/demo sits three levels above both src/cli/commands and dist/cli/commands. */
+const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'demo');
 
 async function pixelsEqual(a: string, b: string): Promise<boolean> {
   const decode = (p: string) => sharp(p, { animated: true }).ensureAlpha().raw().toBuffer();
@@ -66,4 +68,16 @@ export async function runDemo(o: { out?: string; json?: boolean }): Promise<numb
     console.log(o.out ? `\nlabelled files are in ${outDir}` : '\n(run with --out DIR to keep the labelled files; then `npx tamga detect DIR/*`)');
   }
   return ok ? EXIT.OK : EXIT.CHECK_FAILED;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('label the bundled sample images and detect the labels (a quick end-to-end check)')
+    .option('--out <dir>', 'keep the labelled files in this directory (default: a temp dir, removed after)')
+    .option('--json', 'print the results as JSON')
+    .action(async (o: { out?: string; json?: boolean }) => {
+      process.exitCode = await runDemo(o).catch((e) => reportError(e, Boolean(o.json)));
+    });
+
 }

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { detect } from '../../api.js';
+import { isTamgaError, type TamgaError } from '../../core/errors.js';
+import type { DetectResult } from '../../core/types.js';
+import { hasMachineReadableLabel } from '../../verify/labels.js';
+import { EXIT, exitCodeFor } from '../exit-codes.js';
+import { formatFinding, reportError } from '../output.js';
+
+async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean }): Promise<number> {
+  const results: (DetectResult | { source: string; error: ReturnType<TamgaError['toJSON']> })[] = [];
+  let code: number = EXIT.OK;
+  for (const file of files) {
+    try {
+      const r = await detect(file, o.labelsOnly ? { labelsOnly: true } : {});
+      const labelled = hasMachineReadableLabel(r);
+      if (o.requireLabel && !labelled && code === EXIT.OK) code = EXIT.CHECK_FAILED;
+      results.push(r);
+      if (!o.json) {
+        console.log(`${file}: ${r.format} ${r.kind}, ${r.findings.length} finding(s)${labelled ? ', AI label present' : ', no machine-readable AI label'}`);
+        for (const f of r.findings) console.log(formatFinding(f));
+      }
+    } catch (e) {
+      if (!isTamgaError(e)) throw e;
+      results.push({ source: file, error: e.toJSON() });
+      if (!o.json) console.error(`${file}: ${e.message} [${e.code}]`);
+      code = Math.max(code, exitCodeFor(e.code));
+    }
+  }
+  if (o.json) console.log(JSON.stringify(results, null, 2));
+  return code;
+}
+
+export function registerDetectCommand(program: Command): void {
+  program
+    .command('detect')
+    .description('report every label and AI signal found in the files (headers only, nothing written)')
+    .argument('<files...>', 'files to inspect')
+    .option('--labels-only', 'only label findings, not raw text chunks / EXIF hints')
+    .option('--require-label', 'exit 1 if any file has no machine-readable AI label')
+    .option('--json', 'print the results as JSON')
+    .action(async (files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean }) => {
+      process.exitCode = await detectCommand(files, o).catch((e) => reportError(e, Boolean(o.json)));
+    });
+
+}
