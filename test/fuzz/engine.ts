@@ -150,8 +150,8 @@ export async function imageSeeds(): Promise<Record<ImageFormat, Uint8Array[]>> {
   add('webp', await sharp(rgba).webp({ lossless: true }).toBuffer());
   add('jpeg', await sharp(rgba).jpeg().withMetadata().toBuffer());
   add('tiff', await sharp(rgba).tiff().toBuffer());
-  const frames = Buffer.alloc(8 * 8 * 4 * 3, 77);
-  const anim = sharp(frames, { raw: { width: 8, height: 24, channels: 4, pageHeight: 8 } });
+  const frames = await Promise.all([30, 140, 250].map((r) => sharp({ create: { width: 8, height: 8, channels: 4, background: { r, g: 77, b: 9, alpha: 1 } } }).png().toBuffer()));
+  const anim = sharp(frames, { join: { animated: true } });
   add('gif', await anim.clone().gif().toBuffer());
   add('webp', await anim.clone().webp().toBuffer());
   for (const rel of ['generators/automatic1111_cropped.png', 'generators/novelai1_cropped.png', 'generators/automatic1111_cropped.jpg', 'camera/Canon_40D.jpg', 'camera/Fujifilm_FinePix_E500.jpg']) {

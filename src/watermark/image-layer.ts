@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { TamgaError } from '../core/errors.js';
+import { BufferReader, type ByteReader } from '../core/source.js';
+import type { Finding, Format } from '../core/types.js';
+import { encodeAs } from '../disclosure/apply.js';
+import { detectImageWatermark, embedImageWatermark, MIN_WATERMARK_SIDE, type RawImage } from './image.js';
+import { watermarkIdOf } from './payload.js';
+
+/** libvips' default pixel limit: larger inputs are refused before decoding (decompression bombs). */
+const MAX_INPUT_PIXELS = 0x3fff * 0x3fff;
+/** Detection works at a 256 px short side; decoding at up to 4x that keeps shrink-on-load cheap. */
+const DETECT_SHORT_SIDE = 1024;
+
+function decodeError(e: unknown, name: string): TamgaError {
+  if (e instanceof TamgaError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/pixel limit/i.test(msg)) return new TamgaError('INPUT_TOO_LARGE', `${name}: image is larger than ${MAX_INPUT_PIXELS} pixels`, { limit: MAX_INPUT_PIXELS });
+  return new TamgaError('CORRUPT_INPUT', `${name}: the image data could not be decoded for the watermark: ${msg}`);
+}
+
+/** A short public fingerprint of a key, so findings can say which key matched without revealing it. */
+export function keyFingerprint(key: string): string {
+  return createHash('sha256').update(`tamga/watermark-key\0${key}`).digest('hex').slice(0, 12);
+}
+
+/**
+ * The image pipeline's watermark step: embeds the content id under `key` in every frame and
+ * re-encodes in the input's format (high quality), keeping EXIF/ICC/XMP for the metadata step.
+ * Returns `skipped` with the reason for GIFs and for images too small to carry the mark.
+ */
+export async function watermarkImageStep(input: ByteReader, format: Format, contentId: string, key: string): Promise<{ reader: BufferReader } | { skipped: string }> {
+  // GIF's 256-colour palette (quantisation + dithering) erases a few-grey-level luminance mark.
+  if (format === 'gif') return { skipped: "GIF's 256-colour palette cannot carry the luminance watermark" };
+  const bytes = await input.read(0, input.size);
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    const animated = (format === 'gif' || format === 'webp') && (meta.pages ?? 1) > 1;
+    const base = sharp(bytes, { animated, limitInputPixels: MAX_INPUT_PIXELS });
+    const upright = animated ? base : base.autoOrient();
+    const { data, info } = await upright.clone().raw().toBuffer({ resolveWithObject: true });
+    const frameH = animated ? (meta.pageHeight ?? info.height) : info.height;
+    const frames = animated ? Math.round(info.height / frameH) : 1;
+    if (Math.min(info.width, frameH) < MIN_WATERMARK_SIDE) return { skipped: `the image is smaller than ${MIN_WATERMARK_SIDE} px on its short side` };
+    const id = watermarkIdOf(contentId);
+    const frameBytes = info.width * frameH * info.channels;
+    const marked = Buffer.alloc(data.length);
+    for (let f = 0; f < frames; f++) {
+      const frame: RawImage = { data: data.subarray(f * frameBytes, (f + 1) * frameBytes), width: info.width, height: frameH, channels: info.channels };
+      marked.set(embedImageWatermark(frame, id, key), f * frameBytes);
+    }
+    // Composite the marked pixels over the original ('source' replaces them), so the original's
+    // metadata travels with keepMetadata exactly as in the visible step.
+    const img = upright
+      .composite([{ input: marked, raw: { width: info.width, height: info.height, channels: info.channels }, left: 0, top: 0, blend: 'source' }])
+      .keepMetadata();
+    const out = await encodeAs(img, format, bytes).toBuffer();
+    return { reader: new BufferReader(new Uint8Array(out.buffer, out.byteOffset, out.length), input.name, input.path) };
+  } catch (e) {
+    throw decodeError(e, input.name);
+  }
+}
+
+/** Looks for tamga's watermark under each key, on a downscaled decode of the first frame. */
+export async function watermarkFindings(reader: ByteReader, keys: readonly string[]): Promise<Finding[]> {
+  if (!keys.length) return [];
+  const bytes = await reader.read(0, reader.size);
+  let image: RawImage;
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    const short = Math.min(meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0);
+    let pipeline = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1 }).autoOrient();
+    if (short > DETECT_SHORT_SIDE) {
+      const scale = DETECT_SHORT_SIDE / short;
+      pipeline = pipeline.resize(Math.round((meta.width ?? 0) * scale), Math.round((meta.pageHeight ?? meta.height ?? 0) * scale), { fit: 'fill' });
+    }
+    const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    image = { data, width: info.width, height: info.height, channels: info.channels };
+  } catch (e) {
+    throw decodeError(e, reader.name);
+  }
+  const out: Finding[] = [];
+  for (const key of keys) {
+    const hit = detectImageWatermark(image, key);
+    if (!hit) continue;
+    out.push({
+      layer: 'watermark',
+      kind: 'watermark:tamga',
+      value: { id: Buffer.from(hit.payload).toString('hex'), key: keyFingerprint(key), pValue: hit.pValue, syncZ: Number(hit.syncZ.toFixed(2)), scale: Number(hit.scale.toFixed(3)) },
+      confidence: 1 - hit.pValue,
+      where: 'pixels',
+    });
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { BufferReader } from '../../src/core/source.js';
+import { keyFingerprint, watermarkFindings, watermarkImageStep } from '../../src/watermark/image-layer.js';
+import { watermarkIdOf } from '../../src/watermark/payload.js';
+
+const KEY = 'layer-key';
+
+/** A textured test scene; `pages` > 1 makes an animation of distinct frames. */
+async function scene(format: 'jpeg' | 'png' | 'webp' | 'gif', pages = 1): Promise<Uint8Array> {
+  const w = 320;
+  const h = 240;
+  const frames = await Promise.all(
+    Array.from({ length: pages }, (_, p) => {
+      const raw = Buffer.alloc(w * h * 3);
+      for (let i = 0; i < w * h; i++) {
+        const x = i % w;
+        const y = Math.floor(i / w);
+        raw[i * 3] = (x * 3 + ((x * y) % 17) + p * 40) & 255;
+        raw[i * 3 + 1] = (y * 2 + ((x ^ y) % 23)) & 255;
+        raw[i * 3 + 2] = (128 + 60 * Math.sin(x / 9) * Math.cos(y / 7)) & 255;
+      }
+      return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    }),
+  );
+  const img = pages > 1 ? sharp(frames, { join: { animated: true } }) : sharp(frames[0]);
+  const out = format === 'jpeg' ? img.jpeg({ quality: 92 }) : format === 'png' ? img.png() : format === 'webp' ? img.webp({ quality: 90 }) : img.gif();
+  return out.toBuffer();
+}
+
+describe('image watermark layer', () => {
+  it.each([
+    ['jpeg', 1],
+    ['png', 1],
+    ['webp', 1],
+    ['webp', 3],
+  ] as const)('%s (%i frame(s)): embeds the content id, re-encodes in the same format, and is found', async (format, pages) => {
+    const input = await scene(format, pages);
+    const step = await watermarkImageStep(new BufferReader(input), format, 'content-123', KEY);
+    if (!('reader' in step)) throw new Error(step.skipped);
+    const out = step.reader.bytes();
+    const meta = await sharp(out, { animated: true }).metadata();
+    expect(meta.format).toBe(format === 'jpeg' ? 'jpeg' : format);
+    expect(meta.pages ?? 1).toBe(pages);
+    const findings = await watermarkFindings(new BufferReader(out), ['wrong', KEY]);
+    expect(findings).toEqual([
+      expect.objectContaining({ layer: 'watermark', kind: 'watermark:tamga', value: expect.objectContaining({ id: Buffer.from(watermarkIdOf('content-123')).toString('hex'), key: keyFingerprint(KEY) }) }),
+    ]);
+    expect(findings[0]!.confidence).toBeGreaterThan(0.999999);
+    expect(await watermarkFindings(new BufferReader(input), [KEY])).toEqual([]);
+  });
+
+  it('skips GIF (palette) and images too small to carry the mark, with the reason', async () => {
+    expect(await watermarkImageStep(new BufferReader(await scene('gif', 2)), 'gif', 'x', KEY)).toEqual({ skipped: expect.stringMatching(/palette/) });
+    const tiny = await sharp({ create: { width: 100, height: 90, channels: 3, background: '#777' } }).png().toBuffer();
+    expect(await watermarkImageStep(new BufferReader(tiny), 'png', 'x', KEY)).toEqual({ skipped: expect.stringMatching(/smaller than 128 px/) });
+  });
+
+  it('the id is the same for every medium and differs per content', () => {
+    expect(Buffer.from(watermarkIdOf('a')).equals(Buffer.from(watermarkIdOf('a')))).toBe(true);
+    expect(Buffer.from(watermarkIdOf('a')).equals(Buffer.from(watermarkIdOf('b')))).toBe(false);
+    expect(keyFingerprint(KEY)).toMatch(/^[0-9a-f]{12}$/);
+  });
+});
