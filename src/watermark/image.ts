@@ -1,7 +1,7 @@
 import { TamgaError } from '../core/errors.js';
-import { rsDecode, rsEncode } from './ecc.js';
 import { cyclicCrossCorrelationWith, spectrum } from './fft.js';
-import { KeyedPrng, keyedTag } from './prng.js';
+import { decodePayloadSoft, encodePayloadBits, FALSE_POSITIVE_PER_ATTEMPT, MAX_ERASURES, PAYLOAD_CODE_BITS, WATERMARK_ID_BYTES } from './payload.js';
+import { KeyedPrng } from './prng.js';
 
 /**
  * Keyed image watermark: a periodic spread-spectrum tile in the luminance, carrying a 64-bit id.
@@ -38,11 +38,8 @@ const CHIP = 2;
 const CHIPS_SIDE = P / CHIP;
 const N_CHIPS = CHIPS_SIDE * CHIPS_SIDE;
 const SYNC_CHIPS = 256;
-const ID_BYTES = 8;
-const MAC_BYTES = 3;
-const NSYM = 5;
-const CODE_BYTES = ID_BYTES + MAC_BYTES + NSYM;
-const BITS = CODE_BYTES * 8;
+const ID_BYTES = WATERMARK_ID_BYTES;
+const BITS = PAYLOAD_CODE_BITS;
 const CHIPS_PER_BIT = (N_CHIPS - SYNC_CHIPS) / BITS;
 const DOMAIN = 'image/v1';
 /** Peaks (period, phase) tried for decoding, best sync correlation first. */
@@ -53,14 +50,6 @@ const MASKING_SLOPE = 0.15;
 const MAX_AMPLITUDE = 6;
 /** Smallest short side we mark: below it a tile cannot repeat enough to survive an attack. */
 export const MIN_WATERMARK_SIDE = 128;
-/** Erasures tried per peak: the 0..MAX_ERASURES least reliable bytes (never all NSYM: see the design note). */
-const MAX_ERASURES = 4;
-/**
- * Per-decode-attempt false-positive bound: with v erasures out of NSYM parity bytes a random word
- * decodes with probability at most ~256^-(NSYM - v) · C(16, e) 255^e (2e + v <= NSYM), i.e. at
- * most ~1/256 at v = 4, and the keyed 24-bit MAC must then match: <= 2^-8 · 2^-24 ≈ 2.3e-10.
- */
-const FALSE_POSITIVE_PER_ATTEMPT = 2.3e-10;
 
 export interface RawImage {
   data: Uint8Array;
@@ -125,13 +114,6 @@ function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) throw new TamgaError('INVALID_OPTION', 'watermarkKey: a non-empty key is required', { option: 'watermarkKey' });
 }
 
-function codeBits(id: Uint8Array, key: string): Uint8Array {
-  const mac = keyedTag(key, `${DOMAIN}/mac`, id, MAC_BYTES);
-  const code = rsEncode(Uint8Array.from([...id, ...mac]), NSYM);
-  const bits = new Uint8Array(BITS);
-  for (let i = 0; i < BITS; i++) bits[i] = (code[i >> 3]! >> (7 - (i & 7))) & 1;
-  return bits;
-}
 
 /** Luminance (BT.601) as floats. */
 function luminance(img: RawImage): Float32Array {
@@ -243,7 +225,7 @@ export function embedImageWatermark(img: RawImage, id: Uint8Array, key: string, 
     throw new TamgaError('INVALID_OPTION', `watermark: the image's short side is ${Math.min(width, height)} px; at least ${MIN_WATERMARK_SIDE} px are needed`, { option: 'watermarkKey' });
   }
   const layout = layoutFor(key);
-  const bits = codeBits(id, key);
+  const bits = encodePayloadBits(id, key, DOMAIN);
   const tile = new Float32Array(P * P);
   for (let c = 0; c < P * P; c++) {
     const chip = layout.chipOfCell[c]!;
@@ -336,7 +318,7 @@ interface Peak {
   tile: Float64Array;
 }
 
-function decodeAt(peak: Peak, layout: TileLayout, key: string): { id: Uint8Array; corrected: number; attempts: number } | undefined {
+function decodeAt(peak: Peak, layout: TileLayout, key: string): { id: Uint8Array; corrected: number } | undefined {
   const soft = new Float64Array(BITS);
   const dy = Math.floor(peak.shift / P);
   const dx = peak.shift % P;
@@ -348,29 +330,7 @@ function decodeAt(peak: Peak, layout: TileLayout, key: string): { id: Uint8Array
       soft[bit] = soft[bit]! + peak.tile[((ty + dy) % P) * P + ((tx + dx) % P)]! * layout.chipSign[chip]!;
     }
   }
-  const word = new Uint8Array(CODE_BYTES);
-  for (let i = 0; i < BITS; i++) if (soft[i]! > 0) word[i >> 3] = word[i >> 3]! | (1 << (7 - (i & 7)));
-  // A byte is as reliable as its weakest bit: erase the least reliable ones first (soft-decision
-  // erasure decoding doubles what RS corrects for those positions).
-  const reliability = Array.from({ length: CODE_BYTES }, (_, b) => {
-    let m = Infinity;
-    for (let i = b * 8; i < b * 8 + 8; i++) m = Math.min(m, Math.abs(soft[i]!));
-    return { b, m };
-  }).sort((x, y) => x.m - y.m);
-  let attempts = 0;
-  for (let v = 0; v <= MAX_ERASURES; v++) {
-    attempts++;
-    const decoded = rsDecode(
-      word,
-      NSYM,
-      reliability.slice(0, v).map((r) => r.b),
-    );
-    if (!decoded) continue;
-    const id = decoded.data.subarray(0, ID_BYTES);
-    const mac = keyedTag(key, `${DOMAIN}/mac`, id, MAC_BYTES);
-    if (mac.every((m, i) => m === decoded.data[ID_BYTES + i])) return { id: Uint8Array.from(id), corrected: decoded.corrected.length, attempts };
-  }
-  return undefined;
+  return decodePayloadSoft(soft, key, DOMAIN);
 }
 
 /** Looks for a mark under `key`. Returns undefined when none is found (the usual answer). */

@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DETECT_RATE, detectAudioWatermark, embedAudioWatermark } from '../../src/watermark/audio.js';
+import { corpusFile, hasCorpus } from '../helpers.js';
+
+const FFMPEG = process.env.FFMPEG_PATH ?? ffmpegInstaller.path;
+const ID = Uint8Array.from([0x01, 0x9a, 0xb0, 0xc4, 0x5f, 0x3e, 0x7d, 0x21]);
+const KEY = 'audio-key';
+const RATE = 44100;
+
+/** Runs ffmpeg (arguments as an array, no shell) with `input` on stdin; returns stdout. */
+function ffmpeg(args: string[], input?: Buffer): Buffer {
+  const r = spawnSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', ...args], { input, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${r.stderr.toString()}`);
+  return r.stdout;
+}
+const planar = (interleaved: Float32Array, ch: number) => Array.from({ length: ch }, (_, c) => Float32Array.from({ length: interleaved.length / ch }, (_, i) => interleaved[i * ch + c]!));
+const interleave = (chs: Float32Array[]) => {
+  const out = new Float32Array(chs[0]!.length * chs.length);
+  chs.forEach((c, k) => c.forEach((v, i) => (out[i * chs.length + k] = v)));
+  return out;
+};
+const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+const toBuf = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+/** Encodes stereo float PCM with `codecArgs`, then decodes to mono 16 kHz floats for the detector. */
+function throughCodec(pcm: Float32Array, codecArgs: string[], format: string, pre: string[] = []): Float32Array {
+  const coded = ffmpeg(['-f', 'f32le', '-ar', String(RATE), '-ac', '2', '-i', 'pipe:0', ...pre, ...codecArgs, '-f', format, 'pipe:1'], toBuf(pcm));
+  return f32(ffmpeg(['-i', 'pipe:0', '-ac', '1', '-ar', String(DETECT_RATE), '-f', 'f32le', 'pipe:1'], coded));
+}
+
+let original: Float32Array;
+let marked: Float32Array;
+beforeAll(() => {
+  // 24 s of music-like material: a chord with vibrato over pink noise, in stereo.
+  const src = ffmpeg([
+    '-f', 'lavfi', '-i', 'sine=f=220:d=24', '-f', 'lavfi', '-i', 'sine=f=277:d=24', '-f', 'lavfi', '-i', 'anoisesrc=c=pink:a=0.08:d=24',
+    '-filter_complex', '[0][1][2]amix=inputs=3,vibrato=f=5,aformat=channel_layouts=stereo', '-ar', String(RATE), '-f', 'f32le', 'pipe:1',
+  ]);
+  original = f32(src);
+  marked = interleave(embedAudioWatermark(planar(original, 2), RATE, ID, KEY));
+}, 60_000);
+
+const hex = (d: ReturnType<typeof detectAudioWatermark>) => (d ? Buffer.from(d.payload).toString('hex') : undefined);
+const ID_HEX = Buffer.from(ID).toString('hex');
+
+describe('audio watermark', () => {
+  it('carries the id at -26 dB under the signal; nothing under a wrong key or in the original', () => {
+    const mono = throughCodec(marked, ['-c:a', 'pcm_f32le'], 'wav');
+    const d = detectAudioWatermark(mono, KEY);
+    expect(hex(d)).toBe(ID_HEX);
+    expect(d!.pValue).toBeLessThan(1e-6);
+    for (let k = 0; k < 5; k++) expect(detectAudioWatermark(mono, `wrong-${k}`)).toBeUndefined();
+    expect(detectAudioWatermark(throughCodec(original, ['-c:a', 'pcm_f32le'], 'wav'), KEY)).toBeUndefined();
+    let sig = 0;
+    let noise = 0;
+    for (let i = 0; i < original.length; i++) {
+      sig += original[i]! ** 2;
+      noise += (marked[i]! - original[i]!) ** 2;
+    }
+    expect(10 * Math.log10(sig / noise)).toBeGreaterThan(24);
+  });
+
+  it.each([
+    ['MP3 64 kbps', ['-c:a', 'libmp3lame', '-b:a', '64k'], 'mp3', []],
+    ['AAC 96 kbps', ['-c:a', 'aac', '-b:a', '96k'], 'adts', []],
+    ['resampled to 22.05 kHz', ['-ar', '22050', '-c:a', 'pcm_s16le'], 'wav', []],
+    ['volume halved', ['-c:a', 'pcm_s16le'], 'wav', ['-af', 'volume=0.5']],
+    ['first 3.3 s cut', ['-c:a', 'pcm_s16le'], 'wav', ['-ss', '3.3']],
+  ] as const)('survives %s', (_name, codec, format, pre) => {
+    expect(hex(detectAudioWatermark(throughCodec(marked, [...codec], format, [...pre]), KEY))).toBe(ID_HEX);
+  });
+
+  it.skipIf(!hasCorpus)('no false positives on real recordings in the corpus', () => {
+    for (const f of ['c2pa/sample1-signed.wav', 'c2pa/cicadas-unsigned.mp3']) {
+      const mono = f32(ffmpeg(['-i', corpusFile(f), '-ac', '1', '-ar', String(DETECT_RATE), '-f', 'f32le', 'pipe:1']));
+      expect(detectAudioWatermark(mono, KEY), f).toBeUndefined();
+    }
+  });
+
+  it('too short for a block: no answer rather than a guess', () => {
+    expect(detectAudioWatermark(new Float32Array(DETECT_RATE * 3), KEY)).toBeUndefined();
+  });
+});
