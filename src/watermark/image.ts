@@ -186,8 +186,8 @@ function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Arr
   return out;
 }
 
-function workingSize(width: number, height: number): { ww: number; wh: number; s: number } {
-  const s = WORK / Math.min(width, height);
+function workingSize(width: number, height: number, work = WORK): { ww: number; wh: number; s: number } {
+  const s = work / Math.min(width, height);
   return { ww: Math.max(1, Math.round(width * s)), wh: Math.max(1, Math.round(height * s)), s };
 }
 
@@ -209,18 +209,35 @@ function sampleTile(tile: Float32Array, u: number, v: number): number {
 }
 
 export interface EmbedOptions {
-  /** Multiplies the base amplitude (2.2 grey levels). Default 1. */
+  /** Multiplies the amplitude. Default 1. */
   strength?: number;
+  /**
+   * Short side of the working grid (default 256). Lower means larger chips: video uses 128 so the
+   * mark survives H.264 at half size; detection must use the same value.
+   */
+  workingShortSide?: number;
 }
 
 /**
  * Embeds `id` (8 bytes) under `key` into a copy of the pixels; chroma and alpha are untouched
  * (the same delta goes to R, G and B). Throws INVALID_OPTION for images below MIN_WATERMARK_SIDE.
  */
-export function embedImageWatermark(img: RawImage, id: Uint8Array, key: string, opts: EmbedOptions = {}): Uint8Array {
+/**
+ * The per-pixel pattern of a mark for one frame size: computed once, applied to many frames
+ * (video) or one image. `pattern[i]` is the ±1 tile sampled at pixel i.
+ */
+export interface PreparedImageMark {
+  width: number;
+  height: number;
+  pattern: Float32Array;
+  strength: number;
+  work: number;
+}
+
+/** Checks the size and builds the pattern of `id` under `key` for a width x height frame. */
+export function prepareImageMark(width: number, height: number, id: Uint8Array, key: string, opts: EmbedOptions = {}): PreparedImageMark {
   checkKey(key);
   if (id.length !== ID_BYTES) throw new TamgaError('INVALID_OPTION', `watermark id: expected ${ID_BYTES} bytes, got ${id.length}`, { option: 'id' });
-  const { width, height, channels, data } = img;
   if (Math.min(width, height) < MIN_WATERMARK_SIDE) {
     throw new TamgaError('INVALID_OPTION', `watermark: the image's short side is ${Math.min(width, height)} px; at least ${MIN_WATERMARK_SIDE} px are needed`, { option: 'watermarkKey' });
   }
@@ -232,9 +249,24 @@ export function embedImageWatermark(img: RawImage, id: Uint8Array, key: string, 
     const bit = layout.bitOfChip[chip]!;
     tile[c] = layout.chipSign[chip]! * (bit < 0 ? 1 : bits[bit] ? 1 : -1);
   }
-  // Masking map at working resolution: local contrast relative to the image's median contrast.
-  const { ww, wh, s } = workingSize(width, height);
-  const yWork = resamplePlane(luminance(img), width, height, ww, wh);
+  const work = opts.workingShortSide ?? WORK;
+  const { s } = workingSize(width, height, work);
+  const pattern = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const v = (y + 0.5) * s;
+    for (let x = 0; x < width; x++) pattern[y * width + x] = sampleTile(tile, (x + 0.5) * s, v);
+  }
+  return { width, height, pattern, strength: opts.strength ?? 1, work };
+}
+
+/**
+ * The mark's amplitude per pixel for a frame with luminance `luma`: contrast masking at working
+ * resolution (texture hides noise), from FLAT_AMPLITUDE grey levels in flat areas to MAX_AMPLITUDE.
+ */
+function amplitudeMap(mark: PreparedImageMark, luma: Float32Array): { alpha: Float32Array; ww: number; wh: number; s: number } {
+  const { width, height } = mark;
+  const { ww, wh, s } = workingSize(width, height, mark.work);
+  const yWork = resamplePlane(luma, width, height, ww, wh);
   const mean = boxMean(yWork, ww, wh, 2);
   const sq = boxMean(
     yWork.map((v) => v * v),
@@ -242,31 +274,50 @@ export function embedImageWatermark(img: RawImage, id: Uint8Array, key: string, 
     wh,
     2,
   );
-  const activity = new Float32Array(ww * wh);
-  for (let i = 0; i < activity.length; i++) activity[i] = Math.sqrt(Math.max(0, sq[i]! - mean[i]! * mean[i]!));
-  // Texture hides noise (contrast masking): the amplitude grows with local contrast, from
-  // FLAT_AMPLITUDE grey levels in flat areas up to MAX_AMPLITUDE in busy ones.
-  const k = opts.strength ?? 1;
-  const alpha = activity.map((a) => k * Math.min(MAX_AMPLITUDE, FLAT_AMPLITUDE + MASKING_SLOPE * a));
+  const alpha = new Float32Array(ww * wh);
+  for (let i = 0; i < alpha.length; i++) {
+    const activity = Math.sqrt(Math.max(0, sq[i]! - mean[i]! * mean[i]!));
+    alpha[i] = mark.strength * Math.min(MAX_AMPLITUDE, FLAT_AMPLITUDE + MASKING_SLOPE * activity);
+  }
+  return { alpha, ww, wh, s };
+}
 
-  const out = Uint8Array.from(data);
-  const colour = Math.min(channels, 3) === 3 ? 3 : 1;
+/**
+ * Adds the mark to `frame` in place: `channels` interleaved samples per pixel, of which the first
+ * `colour` (1 for a luma plane, 3 for RGB) get the same delta, so chroma is untouched.
+ */
+function applyMark(mark: PreparedImageMark, frame: Uint8Array, channels: number, colour: number, luma: Float32Array): void {
+  const { alpha, ww, wh, s } = amplitudeMap(mark, luma);
+  const { width, height, pattern } = mark;
   for (let y = 0; y < height; y++) {
-    const v = (y + 0.5) * s;
-    const ay = Math.min(wh - 1, Math.floor(v));
+    const row = Math.min(wh - 1, Math.floor((y + 0.5) * s)) * ww;
     for (let x = 0; x < width; x++) {
-      const u = (x + 0.5) * s;
-      const d = alpha[ay * ww + Math.min(ww - 1, Math.floor(u))]! * sampleTile(tile, u, v);
+      const d = alpha[row + Math.min(ww - 1, Math.floor((x + 0.5) * s))]! * pattern[y * width + x]!;
       const p = (y * width + x) * channels;
-      for (let c = 0; c < colour; c++) out[p + c] = Math.min(255, Math.max(0, Math.round(data[p + c]! + d)));
+      for (let c = 0; c < colour; c++) frame[p + c] = Math.min(255, Math.max(0, Math.round(frame[p + c]! + d)));
     }
   }
+}
+
+/** Marks an 8-bit luma plane (e.g. the Y plane of a yuv420p video frame) in place. */
+export function markLumaPlane(mark: PreparedImageMark, y: Uint8Array): void {
+  applyMark(mark, y, 1, 1, Float32Array.from(y.subarray(0, mark.width * mark.height)));
+}
+
+/**
+ * Embeds `id` (8 bytes) under `key` into a copy of the pixels; chroma and alpha are untouched
+ * (the same delta goes to R, G and B). Throws INVALID_OPTION for images below MIN_WATERMARK_SIDE.
+ */
+export function embedImageWatermark(img: RawImage, id: Uint8Array, key: string, opts: EmbedOptions = {}): Uint8Array {
+  const mark = prepareImageMark(img.width, img.height, id, key, opts);
+  const out = Uint8Array.from(img.data);
+  applyMark(mark, out, img.channels, img.channels >= 3 ? 3 : 1, luminance(img));
   return out;
 }
 
 /** High-pass, locally normalised luminance at working resolution: the content is noise to the detector. */
-function detectionPlane(img: RawImage): { plane: Float32Array; ww: number; wh: number } {
-  const { ww, wh } = workingSize(img.width, img.height);
+function detectionPlane(img: RawImage, work = WORK): { plane: Float32Array; ww: number; wh: number } {
+  const { ww, wh } = workingSize(img.width, img.height, work);
   const y = resamplePlane(luminance(img), img.width, img.height, ww, wh);
   const low = boxMean(y, ww, wh, 2);
   const hp = y.map((v, i) => v - low[i]!);
@@ -335,12 +386,25 @@ function decodeAt(peak: Peak, layout: TileLayout, key: string): { id: Uint8Array
 
 /** Looks for a mark under `key`. Returns undefined when none is found (the usual answer). */
 export function detectImageWatermark(img: RawImage, key: string): ImageWatermarkDetection | undefined {
+  return detectImageWatermarkInFrames([img], key);
+}
+
+/**
+ * As detectImageWatermark over several frames of the same geometry (video): their folded tiles
+ * are summed before the sync search and decoding (temporal voting at the soft level).
+ */
+export function detectImageWatermarkInFrames(images: readonly RawImage[], key: string, opts: Pick<EmbedOptions, 'workingShortSide'> = {}): ImageWatermarkDetection | undefined {
   checkKey(key);
-  if (Math.min(img.width, img.height) < 32) return undefined;
+  const frames = images.filter((img) => Math.min(img.width, img.height) >= 32);
+  if (!frames.length) return undefined;
   const layout = layoutFor(key);
-  const { plane, ww, wh } = detectionPlane(img);
+  const planes = frames.map((f) => detectionPlane(f, opts.workingShortSide ?? WORK));
   const peakAt = (period: number, phaseX = 0, phaseY = 0): Peak => {
-    const tile = fold(plane, ww, wh, period, phaseX, phaseY);
+    const tile = new Float64Array(P * P);
+    for (const { plane, ww, wh } of planes) {
+      const t = fold(plane, ww, wh, period, phaseX, phaseY);
+      for (let i = 0; i < t.length; i++) tile[i] = tile[i]! + t[i]!;
+    }
     const corr = cyclicCrossCorrelationWith(tile, layout.syncSpectrum, P);
     let best = 0;
     let sum = 0;
