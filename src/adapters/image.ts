@@ -1,15 +1,20 @@
 import { TamgaError } from '../core/errors.js';
 import type { Provenance } from '../core/provenance.js';
+import { renderPlan } from '../core/edit.js';
 import { BufferReader, type ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format, ImageFormat } from '../core/types.js';
 import { disclosureLine, disclosureTexts } from '../disclosure/catalogue.js';
+import { visibleStep } from '../disclosure/apply.js';
+import { watermarkFindings, watermarkImageStep } from '../watermark/image-layer.js';
+import { pixelFindings } from '../verify/visible.js';
 import { gifContainer } from '../formats/gif.js';
 import { jpegContainer } from '../formats/jpeg.js';
 import { pngContainer } from '../formats/png.js';
 import { webpContainer } from '../formats/riff.js';
 import { decodeUserComment, readTiffTextTags, tiffContainer } from '../formats/tiff.js';
 import { whereOf, type ContainerMetadata, type ImageContainer } from '../formats/types.js';
-import { findingsFromXmp, mergeXmp, parseTc260, parseXmp, type XmpLabel } from '../metadata/xmp.js';
+import { c2paFindings, signC2pa } from '../metadata/c2pa.js';
+import { findingsFromXmp, mergeXmp, parseTc260, parseXmp, TRAINING_RESERVATION, type XmpLabel } from '../metadata/xmp.js';
 import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 /** Registry: sniffed format -> container module. A new container is one file plus one line here. */
@@ -33,30 +38,43 @@ const EXIF_IMAGE_DESCRIPTION = 270;
 const XMP_PADDING = 2048;
 
 export function xmpLabelFor(p: Provenance, opts: ResolvedLabelOptions): XmpLabel {
-  if (opts.disclosureText) return { provenance: p, disclosure: { line: opts.disclosureText, texts: [] } };
+  const reservation = opts.reserveTraining ? { dataMining: TRAINING_RESERVATION } : {};
+  if (opts.disclosureText) return { provenance: p, disclosure: { line: opts.disclosureText, texts: [] }, ...reservation };
   return {
     provenance: p,
     disclosure: { line: disclosureLine(p.digitalSourceType, opts.langs), texts: disclosureTexts(p.digitalSourceType, opts.langs) },
+    ...reservation,
   };
 }
 
-async function labelImage(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+async function labelImage(input: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
   const container = containerFor(format);
-  const meta = await container.read(reader);
+  const original = await container.read(input);
   const skipped: AdapterLabelOutput['skipped'] = [];
-  if (opts.visible) skipped.push({ layer: 'visible', reason: 'the visible badge renderer is not part of this version; the metadata layer was written losslessly' });
-  if (!opts.metadata) {
-    if (skipped.length) throw new TamgaError('INVALID_OPTION', 'nothing to write: metadata is off and no other layer is available', { option: 'metadata' });
-    return { plan: [{ copy: [0, reader.size] }], layers: [], skipped };
-  }
-  if (meta.c2pa && opts.onExistingC2pa === 'error') {
+  if (original.c2pa && opts.onExistingC2pa === 'error' && (opts.metadata || opts.visible)) {
     throw new TamgaError(
       'C2PA_CONFLICT',
-      `${reader.name}: carries a C2PA manifest (${whereOf(meta.c2pa)}); adding metadata would break its hash binding. ` +
+      `${input.name}: carries a C2PA manifest (${whereOf(original.c2pa)}); adding ${opts.visible ? 'a visible badge' : 'metadata'} would break its hash binding. ` +
         `Use onExistingC2pa 'strip' (--on-c2pa strip) to remove it, or 'ignore' to keep it invalidated`,
-      { where: whereOf(meta.c2pa) },
+      { where: whereOf(original.c2pa) },
     );
   }
+  // Visible first: it re-encodes the pixels, and the metadata step then writes on the re-encoded file.
+  const visible = opts.visible ? await visibleStep(input, format, p, opts) : undefined;
+  const layers: AdapterLabelOutput['layers'] = visible ? ['visible'] : [];
+  // Then the invisible watermark, on the pixels as they will ship (badge included).
+  let reader: ByteReader = visible?.reader ?? input;
+  if (opts.watermarkKey) {
+    const marked = await watermarkImageStep(reader, format, p.contentId, opts.watermarkKey);
+    if ('skipped' in marked) skipped.push({ layer: 'watermark', reason: marked.skipped });
+    else {
+      reader = marked.reader;
+      layers.push('watermark');
+    }
+  }
+  const reencoded = reader !== input;
+  const meta = reencoded ? await container.read(reader) : original;
+  if (!opts.metadata) return { plan: reencoded ? [{ bytes: await reader.read(0, reader.size) }] : [{ copy: [0, reader.size] }], layers, skipped };
   const label = xmpLabelFor(p, opts);
   const xmp = mergeXmp(meta.xmp?.packet, label, { padding: format === 'jpeg' || format === 'tiff' ? XMP_PADDING : 0 });
   const exifIfd0Text = format === 'jpeg' || format === 'tiff' ? { [EXIF_IMAGE_DESCRIPTION]: label.disclosure.line } : undefined;
@@ -65,7 +83,8 @@ async function labelImage(reader: ByteReader, format: Format, p: Provenance, opt
     ...(exifIfd0Text ? { exifIfd0Text } : {}),
     stripC2pa: Boolean(meta.c2pa) && opts.onExistingC2pa === 'strip',
   });
-  return { plan, layers: ['metadata'], skipped };
+  // After a re-encoding step the plan copies from the new bytes, so it is rendered here.
+  return { plan: reencoded ? [{ bytes: await renderPlan(reader, plan) }] : plan, layers: [...layers, 'metadata'], skipped };
 }
 
 const EXIF_TEXT_FINDINGS: Record<number, { kind: string; layer: Finding['layer'] }> = {
@@ -101,7 +120,7 @@ async function exifFindings(reader: ByteReader, meta: ContainerMetadata): Promis
   return out;
 }
 
-function xmpFindings(packet: Uint8Array, where: string, includeInfo: boolean): Finding[] {
+export function xmpFindings(packet: Uint8Array, where: string, includeInfo: boolean): Finding[] {
   try {
     return findingsFromXmp(parseXmp(packet), where, includeInfo);
   } catch (e) {
@@ -129,13 +148,37 @@ async function detectImage(reader: ByteReader, format: Format, opts: DetectOptio
       findings.push({ layer: 'signal', kind, value: { keyword: t.keyword, text: t.text, ...(t.lang ? { lang: t.lang } : {}) }, confidence: 1, where });
     }
   }
-  if (meta.c2pa) findings.push({ layer: 'c2pa', kind: 'c2pa:manifest-store', value: { bytes: meta.c2pa.length, validated: false }, confidence: 1, where: whereOf(meta.c2pa) });
+  if (meta.c2pa) findings.push(...(await c2paStoreFindings(reader, format, whereOf(meta.c2pa), opts)));
+  findings.push(...(await pixelFindings(reader, opts)));
+  if (opts.watermarkKey) findings.push(...(await watermarkFindings(reader, [opts.watermarkKey])));
   return findings;
+}
+
+/**
+ * C2PA is signed last, over the final bytes: whatever the visible, watermark and metadata steps
+ * planned is rendered first, so the manifest's hard binding covers every byte that ships.
+ */
+async function labelImageThenSign(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+  const out = await labelImage(reader, format, p, opts);
+  if (!opts.c2pa) return out;
+  const signed = await signC2pa(await renderPlan(reader, out.plan), format, p, opts.c2pa);
+  return { plan: [{ bytes: signed }], layers: [...out.layers, 'c2pa'], skipped: out.skipped };
+}
+
+/**
+ * Validating a manifest hashes the whole asset, so only files whose container has a store are
+ * read whole. A carrier c2pa-rs finds no store in is reported as an invalid manifest.
+ */
+export async function c2paStoreFindings(reader: ByteReader, format: Format, where: string, opts: DetectOptions): Promise<Finding[]> {
+  const found = await c2paFindings(await reader.read(0, reader.size), format, where, opts.trustAnchors ? { trustAnchors: opts.trustAnchors } : {});
+  if (found.length) return found;
+  const value = { validationState: 'invalid', digitalSourceTypes: [], actions: [], statusCodes: [], manifests: 0, error: 'c2pa-rs found no manifest store in this carrier' };
+  return [{ layer: 'c2pa', kind: 'c2pa:manifest', value, confidence: 1, where }];
 }
 
 export const imageAdapter: MediaAdapter = {
   kind: 'image',
   formats: Object.keys(IMAGE_CONTAINERS) as ImageFormat[],
-  label: labelImage,
+  label: labelImageThenSign,
   detect: detectImage,
 };

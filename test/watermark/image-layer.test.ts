@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { detect, label } from '../../src/api.js';
 import { BufferReader } from '../../src/core/source.js';
 import { keyFingerprint, watermarkFindings, watermarkImageStep } from '../../src/watermark/image-layer.js';
 import { watermarkIdOf } from '../../src/watermark/payload.js';
@@ -60,5 +61,20 @@ describe('image watermark layer', () => {
     expect(Buffer.from(watermarkIdOf('a')).equals(Buffer.from(watermarkIdOf('a')))).toBe(true);
     expect(Buffer.from(watermarkIdOf('a')).equals(Buffer.from(watermarkIdOf('b')))).toBe(false);
     expect(keyFingerprint(KEY)).toMatch(/^[0-9a-f]{12}$/);
+  });
+});
+
+describe('watermark through label() and detect()', () => {
+  it('label with a watermarkKey writes the watermark layer before metadata; detect finds both', async () => {
+    const input = await scene('jpeg');
+    const r = await label(input, { contentId: 'api-content' }, { visible: false, watermarkKey: 'api-key-123' });
+    expect(r.layers).toEqual(['watermark', 'metadata']);
+    const d = await detect(r.data!, { watermarkKey: 'api-key-123', visible: false });
+    expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'watermark:tamga', value: expect.objectContaining({ id: Buffer.from(watermarkIdOf('api-content')).toString('hex') }) }));
+    expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'xmp:tamga' }));
+    // Stripping the metadata (a re-encode) leaves the watermark.
+    const stripped = await sharp(r.data!).jpeg({ quality: 70 }).toBuffer();
+    const again = await detect(stripped, { watermarkKey: 'api-key-123', visible: false });
+    expect(again.findings.map((f) => f.kind)).toEqual(['watermark:tamga']);
   });
 });

@@ -1,17 +1,27 @@
 import type { Command } from 'commander';
 import { detect } from '../../api.js';
+import { resolveTrustAnchors } from '../../metadata/c2pa.js';
 import { isTamgaError, type TamgaError } from '../../core/errors.js';
 import type { DetectResult } from '../../core/types.js';
 import { hasMachineReadableLabel } from '../../verify/labels.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { formatFinding, reportError } from '../output.js';
 
-async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean }): Promise<number> {
+async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string }): Promise<number> {
   const results: (DetectResult | { source: string; error: ReturnType<TamgaError['toJSON']> })[] = [];
   let code: number = EXIT.OK;
+  // Read once for all files; a bad bundle is a usage error before any file is looked at.
+  const trustAnchors = o.trustAnchors ? resolveTrustAnchors(o.trustAnchors) : undefined;
+  const watermarkKey = o.watermarkKey ?? process.env.TAMGA_WATERMARK_KEY;
   for (const file of files) {
     try {
-      const r = await detect(file, o.labelsOnly ? { labelsOnly: true } : {});
+      const r = await detect(file, {
+        ...(o.labelsOnly ? { labelsOnly: true } : {}),
+        ...(o.trustAnchors ? { trustAnchors } : {}),
+        ...(o.visible === false ? { visible: false } : {}),
+        ...(o.ocr ? { ocr: true } : {}),
+        ...(watermarkKey !== undefined ? { watermarkKey } : {}),
+      });
       const labelled = hasMachineReadableLabel(r);
       if (o.requireLabel && !labelled && code === EXIT.OK) code = EXIT.CHECK_FAILED;
       results.push(r);
@@ -33,12 +43,16 @@ async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: 
 export function registerDetectCommand(program: Command): void {
   program
     .command('detect')
-    .description('report every label and AI signal found in the files (headers only, nothing written)')
+    .description('report every label and AI signal found in the files (metadata, plus a pixel scan for visible badges; nothing written)')
     .argument('<files...>', 'files to inspect')
     .option('--labels-only', 'only label findings, not raw text chunks / EXIF hints')
     .option('--require-label', 'exit 1 if any file has no machine-readable AI label')
     .option('--json', 'print the results as JSON')
-    .action(async (files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean }) => {
+    .option('--no-visible', 'do not scan the pixels for tamga badges (headers and metadata only)')
+    .option('--ocr', 'also read the pixels with OCR for third-party disclosures ("AI-generated", "Made with AI"...)')
+    .option('--watermark-key <key>', 'look for tamga watermarks (text, images) made with this key (default: $TAMGA_WATERMARK_KEY)')
+    .option('--trust-anchors <pem>', 'PEM bundle of trusted C2PA roots (default: none, so intact manifests are reported untrusted)')
+    .action(async (files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string }) => {
       process.exitCode = await detectCommand(files, o).catch((e) => reportError(e, Boolean(o.json)));
     });
 
