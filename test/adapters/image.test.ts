@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import exifr from 'exifr';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detect, label, TamgaError } from '../../src/index.js';
 import { IMAGE_CONTAINERS } from '../../src/adapters/image.js';
@@ -155,7 +156,7 @@ describe('third-party labels', () => {
   it.skipIf(!hasCorpus)('reports a C2PA store and refuses to break it unless asked', async () => {
     const input = corpusFile('c2pa/C-algorithmic.jpg');
     const d = await detect(input);
-    expect(d.findings).toContainEqual(expect.objectContaining({ layer: 'c2pa', kind: 'c2pa:manifest-store' }));
+    expect(d.findings).toContainEqual(expect.objectContaining({ layer: 'c2pa', kind: 'c2pa:manifest', value: expect.objectContaining({ validationState: 'untrusted' }) }));
     const dest = out('jpg');
     await expect(label(input, {}, { output: dest, visible: false })).rejects.toMatchObject({ code: 'C2PA_CONFLICT' });
     expect(existsSync(dest)).toBe(false);
@@ -174,10 +175,9 @@ describe('bad input: a TamgaError, and no output left behind', () => {
     ['truncated WebP', () => readFileSync(demo('sample.webp')).subarray(0, 900), 'CORRUPT_INPUT'],
     ['truncated GIF', () => readFileSync(demo('sample.gif')).subarray(0, 8000), 'CORRUPT_INPUT'],
     ['truncated TIFF', () => readFileSync(demo('sample.tif')).subarray(0, 100), 'CORRUPT_INPUT'],
-    ['text named .jpg', () => Buffer.from('hello, this is not an image\n'), 'UNSUPPORTED_FORMAT'],
+    ['a ZIP named .jpg', () => Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00\x08\x00'), Buffer.alloc(200, 0x9c)]), 'UNSUPPORTED_FORMAT'],
     ['random bytes', () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)), 'UNSUPPORTED_FORMAT'],
     ['empty file', () => Buffer.alloc(0), 'CORRUPT_INPUT'],
-    ['an MP3 (not an image adapter)', () => Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00'), Buffer.alloc(100)]), 'UNSUPPORTED_FORMAT'],
   ];
   it.each(cases)('%s', async (_name, make, code) => {
     const input = join(tmp.dir, `bad-${n++}.jpg`);
@@ -194,6 +194,15 @@ describe('bad input: a TamgaError, and no output left behind', () => {
     expect(readdirSync(tmp.dir).filter((f) => f.includes('tamga-tmp'))).toEqual([]);
     expect(readFileSync(input).equals(before)).toBe(true);
     await expect(detect(input)).rejects.toMatchObject({ code });
+  });
+
+  it('an AVIF (no container module yet): label refuses it, detect falls back to reading C2PA', async () => {
+    const input = join(tmp.dir, `bad-${n++}.jpg`);
+    writeFileSync(input, await sharp(readFileSync(demo('sample.png'))).avif().toBuffer());
+    const dest = join(tmp.dir, `bad-out-${n++}.jpg`);
+    await expect(label(input, {}, { output: dest, visible: false })).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
+    expect(existsSync(dest)).toBe(false);
+    expect(await detect(input)).toMatchObject({ format: 'avif', kind: 'image', findings: [] });
   });
 
   it('a PNG with a .jpg extension is labelled as the PNG it is', async () => {
@@ -235,9 +244,13 @@ describe('API shapes', () => {
     expect((await detect(p)).findings.some((f) => f.kind === 'xmp:tamga')).toBe(true);
   });
 
-  it('the kz policy asks for the visible layer and reports it skipped in this version', async () => {
+  it('the kz policy asks for the visible layer: a kk+ru badge, then the metadata on the re-encoded PNG', async () => {
     const r = await label(readFileSync(demo('sample.png')), {}, {});
-    expect(r.layers).toEqual(['metadata']);
-    expect(r.skipped).toEqual([expect.objectContaining({ layer: 'visible' })]);
+    expect(r.layers).toEqual(['visible', 'metadata']);
+    expect(r.skipped).toBeUndefined();
+    const d = await detect(r.data!);
+    expect(d.format).toBe('png');
+    expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'visible:tamga-badge', value: expect.objectContaining({ langs: ['kk', 'ru'] }) }));
+    expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'xmp:tamga', value: expect.objectContaining({ contentId: r.provenance.contentId }) }));
   });
 });
