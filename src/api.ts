@@ -1,14 +1,19 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { adapterFor } from './adapters/index.js';
+import { adapterFor, hasAdapter } from './adapters/index.js';
 import type { ResolvedLabelOptions } from './adapters/types.js';
 import { renderPlan, WHOLE_WRITE_LIMIT, writePlanAtomically } from './core/edit.js';
 import { TamgaError } from './core/errors.js';
 import { makeProvenance, type ProvenanceInput } from './core/provenance.js';
 import { SNIFF_BYTES, sniff } from './core/sniff.js';
-import { describeSource, openSource, type ByteReader, type Source } from './core/source.js';
+import { describeSource, MAX_STREAM_BYTES, openSource, type ByteReader, type Source } from './core/source.js';
 import type { C2paConflict, DetectOptions, DetectResult, LabelOptions, LabelResult, Policy, SniffResult } from './core/types.js';
 import { checkLangs, DEFAULT_LANGS } from './disclosure/catalogue.js';
+import { DEFAULT_SIZE_PERCENT } from './disclosure/badge.js';
+import { BADGE_POSITIONS } from './disclosure/mark.js';
+import { C2PA_READABLE_MIME, c2paFindings, resolveC2paSigning, resolveTrustAnchors } from './metadata/c2pa.js';
+import { checkAudibleCue } from './media/cue.js';
+import { checkOnScreen } from './media/overlay.js';
 
 const POLICIES: readonly Policy[] = ['kz', 'eu', 'cn', 'ca'];
 const C2PA_CONFLICTS: readonly C2paConflict[] = ['error', 'strip', 'ignore'];
@@ -17,6 +22,13 @@ const VISIBLE_BY_DEFAULT: Record<Policy, boolean> = { kz: true, cn: true, eu: fa
 
 function invalid(option: string, message: string): TamgaError {
   return new TamgaError('INVALID_OPTION', `${option}: ${message}`, { option });
+}
+
+const TEXT_POSITIONS: readonly string[] = ['start', 'end', 'both'];
+
+function checkWatermarkKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length < 8 || key.length > 1024) throw invalid('watermarkKey', 'expected a secret string of 8 to 1024 characters');
+  return key;
 }
 
 export function resolveLabelOptions(opts: LabelOptions): ResolvedLabelOptions {
@@ -29,12 +41,33 @@ export function resolveLabelOptions(opts: LabelOptions): ResolvedLabelOptions {
     visible: opts.visible ?? VISIBLE_BY_DEFAULT[policy],
     metadata: opts.metadata ?? true,
     langs: opts.lang ? checkLangs(opts.lang) : DEFAULT_LANGS[policy],
+    position: opts.position ?? 'bottom-right',
+    sizePercent: opts.size ?? DEFAULT_SIZE_PERCENT,
     onExistingC2pa,
+    textPosition: opts.textPosition ?? 'start',
+    jsonFields: opts.jsonFields ?? ['content', 'text'],
+    firstPageNotice: Boolean(opts.firstPageNotice),
   };
+  if (!BADGE_POSITIONS.includes(r.position)) throw invalid('position', `expected one of ${BADGE_POSITIONS.join(', ')}, got ${JSON.stringify(opts.position)}`);
+  if (typeof r.sizePercent !== 'number' || !Number.isFinite(r.sizePercent) || r.sizePercent < 1 || r.sizePercent > 50) {
+    throw invalid('size', `expected the text height in percent of the shortest side, 1 to 50, got ${JSON.stringify(opts.size)}`);
+  }
   if (opts.disclosureText !== undefined) {
     const t = opts.disclosureText.trim();
     if (!t || t.length > 2000 || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(t)) throw invalid('disclosureText', 'expected 1 to 2000 characters of text without control characters');
     r.disclosureText = t;
+  }
+  if (opts.c2pa !== undefined) r.c2pa = resolveC2paSigning(opts.c2pa);
+  if (!TEXT_POSITIONS.includes(r.textPosition!)) throw invalid('textPosition', `expected one of ${TEXT_POSITIONS.join(', ')}, got ${JSON.stringify(opts.textPosition)}`);
+  if (!Array.isArray(r.jsonFields) || !r.jsonFields.length || r.jsonFields.some((f) => typeof f !== 'string' || !f)) throw invalid('jsonFields', 'expected a non-empty list of key names');
+  if (opts.watermarkKey !== undefined) r.watermarkKey = checkWatermarkKey(opts.watermarkKey);
+  if (opts.audibleCue !== undefined) r.audibleCue = checkAudibleCue(opts.audibleCue);
+  if (opts.onScreen !== undefined) r.onScreen = checkOnScreen(opts.onScreen);
+  if (opts.reserveTraining !== undefined) {
+    if (typeof opts.reserveTraining !== 'boolean') throw invalid('reserveTraining', `expected a boolean, got ${JSON.stringify(opts.reserveTraining)}`);
+    r.reserveTraining = opts.reserveTraining;
+    // One flag for every layer: the C2PA signer then adds cawg.training-mining as well.
+    if (opts.reserveTraining && r.c2pa) r.c2pa = { ...r.c2pa, reserveTraining: true };
   }
   return r;
 }
@@ -78,38 +111,50 @@ export async function label(source: Source, provenance: ProvenanceInput = {}, op
   if (typeof source === 'string' && !dest) throw invalid('output', 'a file source needs an output path (or inPlace)');
 
   const reader = await openSource(source, { wholeFileBelow: WHOLE_WRITE_LIMIT });
+  let planSource: ByteReader | undefined;
   try {
     const s = await sniffReader(reader);
     const adapter = adapterFor(s, reader.name);
     const out = await adapter.label(reader, s.format, p, resolved);
+    planSource = out.from;
     const result: LabelResult = { format: s.format, kind: s.kind, provenance: p, layers: out.layers, bytes: 0 };
     if (out.skipped.length) result.skipped = out.skipped;
     if (dest) {
       const verify = opts.inPlace
         ? async (tmp: string) => {
             // Keep the original until the new file is complete and reads back with our label.
-            const check = await detect(tmp, { labelsOnly: true });
-            const ok = check.findings.some((f) => f.kind === 'xmp:tamga' && (f.value as { contentId?: string }).contentId === p.contentId);
+            const check = await detect(tmp, { labelsOnly: true, visible: false });
+            const ok = check.findings.some((f) => f.kind.endsWith(':tamga') && (f.value as { contentId?: string }).contentId === p.contentId);
             if (out.layers.includes('metadata') && !ok) throw new TamgaError('WRITE_FAILED', `${dest}: the labelled file did not read back with its label; original kept`);
           }
         : undefined;
-      result.bytes = await writePlanAtomically(reader, out.plan, dest, { ...(verify ? { verify } : {}), noOverwrite: opts.overwrite === false });
+      result.bytes = await writePlanAtomically(out.from ?? reader, out.plan, dest, { ...(verify ? { verify } : {}), noOverwrite: opts.overwrite === false });
       result.output = dest;
     } else {
-      result.data = await renderPlan(reader, out.plan);
+      result.data = await renderPlan(out.from ?? reader, out.plan);
       result.bytes = result.data.length;
     }
     return result;
   } finally {
+    await planSource?.close();
     await reader.close();
   }
 }
 
 /** Reads every label and signal tamga knows in one file or buffer. Reads headers, not payloads. */
 export async function detect(source: Source, opts: DetectOptions = {}): Promise<DetectResult> {
-  const reader = await openSource(source);
+  if (opts.trustAnchors !== undefined) opts = { ...opts, trustAnchors: resolveTrustAnchors(opts.trustAnchors) };
+  if (opts.watermarkKey !== undefined) checkWatermarkKey(opts.watermarkKey);
+  const reader = await openSource(source, { syncReads: Boolean(opts.syncReads) });
   try {
     const s = await sniffReader(reader);
+    if (!hasAdapter(s) && C2PA_READABLE_MIME[s.format]) {
+      // No adapter for this kind yet, but c2pa-rs reads its manifest, so the verifier can still judge it.
+      if (reader.size > MAX_STREAM_BYTES) throw new TamgaError('INPUT_TOO_LARGE', `${reader.name}: over ${MAX_STREAM_BYTES} bytes; C2PA validation reads the whole file`, { limit: MAX_STREAM_BYTES });
+      const bytes = await reader.read(0, reader.size);
+      const findings = await c2paFindings(bytes, s.format, `${s.format}:c2pa`, opts.trustAnchors ? { trustAnchors: opts.trustAnchors } : {});
+      return { source: describeSource(source), format: s.format, kind: s.kind, findings };
+    }
     const adapter = adapterFor(s, reader.name);
     const findings = await adapter.detect(reader, s.format, opts);
     return { source: describeSource(source), format: s.format, kind: s.kind, findings };

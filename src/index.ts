@@ -1,6 +1,6 @@
 /**
  * tamga: label AI-generated media on every layer and find synthetic media that is not labelled.
- * This module is the public contract: label(), detect() and their types. Internals (formats,
+ * This module is the public contract: label(), detect(), verify() / scan() and their types. Internals (formats,
  * metadata builders) are importable from their files for tests but are not part of the API.
  */
 export { label, detect } from './api.js';
@@ -29,6 +29,8 @@ export type {
   ImageFormat,
   Policy,
   C2paConflict,
+  C2paLabelOptions,
+  VisiblePosition,
   LabelOptions,
   LabelResult,
   DetectOptions,
@@ -36,4 +38,27 @@ export type {
   SniffResult,
 } from './core/types.js';
 export { DISCLOSURE_LANGS, disclosureLine, disclosureTexts, type DisclosureLang } from './disclosure/catalogue.js';
+export type { BadgeFinding } from './verify/visible.js';
+export type { C2paSigner, C2paKeyPair, C2paSigningAlg } from './metadata/cose.js';
+export type { C2paManifestReport, C2paValidationState } from './metadata/c2pa.js';
+export { verify, scan, POLICY_DEFINITIONS, registerSignalDetector } from './verify/index.js';
+export type {
+  FileVerdict,
+  Verdict,
+  VerdictError,
+  VerifyOptions,
+  ScanOptions,
+  Grade,
+  SignalValue,
+  LabelMark,
+  PolicyDefinition,
+  Requirement,
+  RequirementId,
+  RequirementResult,
+  SignalContext,
+  SignalDetector,
+} from './verify/index.js';
+export { checkOptOut, iterateOptOut, type OptOutItem, type OptOutOptions, type OptOutSummary } from './optout/check.js';
+export { OptOutLog, type OptOutLogEntry } from './optout/log.js';
+export type { OptOutPurpose, OptOutSignal, OptOutVerdict, SignalScope, SignalSource } from './optout/signals.js';
 export { VERSION } from './version.js';

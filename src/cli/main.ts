@@ -2,7 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDetectCommand } from './commands/detect.js';
+import { registerKeygenCommand } from './commands/keygen.js';
 import { registerLabelCommand } from './commands/label.js';
+import { registerOptoutCommand } from './commands/optout.js';
+import { registerScanCommand } from './commands/scan.js';
+import { registerStripCommand } from './commands/strip.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './output.js';
 
@@ -18,6 +22,10 @@ export function buildProgram(): Command {
   registerLabelCommand(program);
   registerDetectCommand(program);
   registerDemoCommand(program);
+  registerKeygenCommand(program);
+  registerOptoutCommand(program);
+  registerScanCommand(program);
+  registerStripCommand(program);
   return program;
 }
 

@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   C2PA_CONFLICT: 'C2PA_CONFLICT',
   /** The input exceeds a configured size limit. */
   INPUT_TOO_LARGE: 'INPUT_TOO_LARGE',
+  /** The input is encrypted (e.g. a PDF with /Encrypt): tamga does not decrypt and re-encrypt documents. */
+  ENCRYPTED_INPUT: 'ENCRYPTED_INPUT',
+  /** ffmpeg/ffprobe could not be run or failed; `details.stderr` holds the tail of its stderr. */
+  FFMPEG_FAILED: 'FFMPEG_FAILED',
 } as const;
 
 export type TamgaErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

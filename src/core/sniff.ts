@@ -57,10 +57,10 @@ export function sniff(head: Uint8Array, name?: string): SniffResult | undefined 
   }
   if (at(head, 0, '%PDF-')) return { kind: 'pdf', format: 'pdf', mime: 'application/pdf' };
   const text = latin1Head(head).replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
-  if (/^<(\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i.test(text)) return { kind: 'image', format: 'svg', mime: 'image/svg+xml' };
+  if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i.test(text)) return { kind: 'image', format: 'svg', mime: 'image/svg+xml' };
   if (looksLikeText(head)) {
     const ext = name ? extname(name).toLowerCase() : '';
-    const mime = ext === '.html' || ext === '.htm' ? 'text/html' : ext === '.md' ? 'text/markdown' : ext === '.json' ? 'application/json' : 'text/plain';
+    const mime = ext === '.html' || ext === '.htm' ? 'text/html' : ext === '.md' ? 'text/markdown' : ext === '.json' ? 'application/json' : ext === '.srt' ? 'application/x-subrip' : ext === '.vtt' || text.startsWith('WEBVTT') ? 'text/vtt' : 'text/plain';
     return { kind: 'text', format: 'text', mime };
   }
   return undefined;

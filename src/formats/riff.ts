@@ -22,6 +22,8 @@ export interface RiffChunk {
   dataOffset: number;
   /** Offset after the chunk, pad byte included when present. */
   end: number;
+  /** Lenient reads only: the size field as stored, when `size` was taken from the file length instead (streamed WAV). */
+  storedSize?: number;
 }
 
 export interface RiffFile {
@@ -30,18 +32,30 @@ export interface RiffFile {
   /** End of the RIFF data (8 + RIFF size); bytes after it are trailing junk, ignored. */
   end: number;
   chunks: RiffChunk[];
+  /** Lenient reads only: the RIFF size field was 0, 0xFFFFFFFF or past the file, so `end` is the file length. */
+  sizeFromFile?: boolean;
+}
+
+export interface ReadRiffOptions {
+  /**
+   * Streaming writers (ffmpeg to a pipe, recorders) leave the RIFF and `data` sizes at 0 or
+   * 0xFFFFFFFF, or cut the file short: take those sizes from the file length instead of failing.
+   */
+  lenient?: boolean;
 }
 
 /**
  * Walks the top-level chunks. A file longer than its RIFF size is tolerated (the rest is ignored);
- * a RIFF size beyond the file, or a chunk running past the RIFF data, is CORRUPT_INPUT.
+ * a RIFF size beyond the file, or a chunk running past the RIFF data, is CORRUPT_INPUT (except
+ * what `lenient` allows for streamed WAV).
  */
-export async function readRiffChunks(reader: ByteReader, format = 'riff'): Promise<RiffFile> {
+export async function readRiffChunks(reader: ByteReader, format = 'riff', opts: ReadRiffOptions = {}): Promise<RiffFile> {
   const head = await reader.read(0, 12);
   if (!startsWith(head, ascii('RIFF'))) throw corrupt(format, 'missing RIFF header', 0);
   const riffSize = u32le(head, 4);
-  const end = 8 + riffSize;
-  if (riffSize < 4) throw corrupt(format, `RIFF size ${riffSize} is too small`, 4);
+  const sizeFromFile = Boolean(opts.lenient) && (riffSize === 0 || riffSize === 0xffffffff || 8 + riffSize > reader.size);
+  const end = sizeFromFile ? reader.size : 8 + riffSize;
+  if (!sizeFromFile && riffSize < 4) throw corrupt(format, `RIFF size ${riffSize} is too small`, 4);
   if (end > reader.size) throw corrupt(format, `truncated: the RIFF header declares ${end} bytes but the file has ${reader.size}`, 4);
   const chunks: RiffChunk[] = [];
   let at = 12;
@@ -50,15 +64,18 @@ export async function readRiffChunks(reader: ByteReader, format = 'riff'): Promi
     if (at + 8 > end) throw corrupt(format, 'truncated chunk header', at);
     const h = await reader.read(at, 8);
     const id = latin1(h.subarray(0, 4));
-    const size = u32le(h, 4);
+    const storedSize = u32le(h, 4);
+    // A streamed `data` chunk runs to the end of the file whatever its size field says.
+    const streamed = opts.lenient && id === 'data' && (storedSize === 0xffffffff || at + 8 + storedSize > end || (storedSize === 0 && sizeFromFile));
+    const size = streamed ? end - at - 8 : storedSize;
     const dataEnd = at + 8 + size;
     if (dataEnd > end) throw corrupt(format, `chunk '${id}' of ${size} bytes runs past the end of the RIFF data (${end})`, at);
     // A missing pad byte after the last chunk is a common writer slip; tolerate it.
     const chunkEnd = Math.min(dataEnd + (size & 1), end);
-    chunks.push({ id, offset: at, size, dataOffset: at + 8, end: chunkEnd });
+    chunks.push({ id, offset: at, size, dataOffset: at + 8, end: chunkEnd, ...(size !== storedSize ? { storedSize } : {}) });
     at = chunkEnd;
   }
-  return { form: latin1(head.subarray(8, 12)), end, chunks };
+  return { form: latin1(head.subarray(8, 12)), end, chunks, ...(sizeFromFile ? { sizeFromFile } : {}) };
 }
 
 /** A chunk with its pad byte (RIFF: odd sizes are followed by one 0x00). */

@@ -1,6 +1,6 @@
 import type { EditPlan } from '../core/edit.js';
 import type { ByteReader } from '../core/source.js';
-import type { ImageFormat } from '../core/types.js';
+import type { Format, ImageFormat } from '../core/types.js';
 
 /**
  * The common shape of every image container module (style.md, after c2pa-rs asset handlers):
@@ -59,4 +59,49 @@ export interface ImageContainer {
   read(reader: ByteReader): Promise<ContainerMetadata>;
   /** Plans a lossless write; pixels/codestream bytes are copied, never decoded. */
   planWrite(reader: ByteReader, meta: ContainerMetadata, write: MetadataWrite): Promise<EditPlan>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audio and video containers: the same read/planWrite shape, with the text fields these
+// containers carry beside (or instead of) XMP.
+
+/** One text field of an audio/video container: ID3 TXXX/COMM/T***, a Vorbis comment, an MP4 ilst item, RIFF INFO. */
+export interface AvText {
+  /** Finding kind of the raw field, e.g. `id3:txxx`, `id3:comm`, `vorbis:comment`, `mp4:udta`, `riff:info`. */
+  kind: string;
+  /** Description (TXXX/COMM), field name (Vorbis), atom or freeform name (MP4), INFO id. */
+  key: string;
+  text: string;
+  carrier: Carrier;
+  lang?: string;
+}
+
+export interface AvMetadata {
+  format: Format;
+  xmp?: { packet: Uint8Array; carrier: Carrier };
+  texts: AvText[];
+  /** A C2PA manifest store carrier (RIFF `C2PA`, ID3 GEOB `application/c2pa`, BMFF uuid D8FEC3D6...). */
+  c2pa?: Carrier;
+}
+
+/** What the audio/video adapter asks a container to write. Containers without an XMP carrier skip `xmp`. */
+export interface AvMetadataWrite {
+  xmp: Uint8Array;
+  /** The disclosure line (ID3 COMM, RIFF ICMT, Vorbis COMMENT, MP4 ©cmt). */
+  comment: string;
+  /** The disclosure this container carried from an earlier tamga label, replaced rather than kept beside the new one. */
+  previousComment?: string;
+  /** TC260 generic extension-field JSON (`{"AIGC":{...}}`, labelling-standards.md §4.4). */
+  aigc: string;
+  /** tamga's record as JSON (the Provenance), for containers that carry no XMP. */
+  tamga: string;
+  stripC2pa?: boolean;
+}
+
+export interface AvContainer {
+  readonly formats: readonly Format[];
+  /** Reads the metadata carriers from headers only (never the audio/video payload). */
+  read(reader: ByteReader, format: Format): Promise<AvMetadata>;
+  /** Plans a lossless write: samples and frames are copied byte for byte. */
+  planWrite(reader: ByteReader, meta: AvMetadata, write: AvMetadataWrite): Promise<EditPlan>;
 }

@@ -231,6 +231,11 @@ export function findingsFromXmp(p: XmpPacket, where: string, includeInfo = true)
     if (prop.uri === NS.dcterms && prop.local === 'provenance') {
       out.push({ layer: 'c2pa', kind: 'xmp:c2pa-provenance', value: valueText(prop.value), confidence: 1, where });
     }
+    // A training-data reservation (IPTC 2023.1 / PLUS, labelling-standards.md §9.2): read by `tamga optout`.
+    if (prop.uri === NS.plus && prop.local === 'DataMining') {
+      const constraints = valueText(getProperty(p, NS.plus, 'OtherConstraints'));
+      out.push({ layer: 'metadata', kind: 'xmp:plus-data-mining', value: { value: valueText(prop.value) ?? '', ...(constraints ? { otherConstraints: constraints } : {}) }, confidence: 1, where });
+    }
     if (!includeInfo) continue;
     if (prop.uri === NS.photoshop && prop.local === 'Credit') out.push({ layer: 'signal', kind: 'xmp:photoshop-credit', value: valueText(prop.value), confidence: 1, where });
     if (prop.uri === NS.xmp && prop.local === 'CreatorTool') out.push({ layer: 'signal', kind: 'xmp:creator-tool', value: valueText(prop.value), confidence: 1, where });
@@ -248,7 +253,24 @@ export interface XmpLabel {
   provenance: Provenance;
   /** The disclosure per language; the first one written as x-default is `line`. */
   disclosure: { line: string; texts: { lang: string; text: string }[] };
+  /**
+   * A PLUS DataMining code (e.g. `DMI-PROHIBITED-AIMLTRAINING`) written as `plus:DataMining` with
+   * the vocabulary URI; when set, tamga owns that property on merge (replaced, never duplicated).
+   */
+  dataMining?: string;
 }
+
+/** Base URI of the PLUS vocabulary values of `plus:DataMining` (labelling-standards.md §9.2). */
+export const PLUS_VOCAB_BASE = 'http://ns.useplus.org/ldf/vocab/';
+
+/**
+ * What `reserveTraining` writes (§9.7): the AI-specific prohibition, not `DMI-PROHIBITED`. The law
+ * this serves (Kazakhstan Art. 23) is about training AI; a blanket TDM prohibition would also
+ * forbid search indexing and analytics the operator has not asked to forbid. It covers generative
+ * and other AI training alike. (The C2PA assertion signed alongside it sets every CAWG entry,
+ * data mining included, to notAllowed: the broader of the two.)
+ */
+export const TRAINING_RESERVATION = 'DMI-PROHIBITED-AIMLTRAINING';
 
 /** GB 45438 Appendix E(j): element values use printable ASCII without `"` and `\`. */
 export function tc260Value(s: string): string {
@@ -271,7 +293,9 @@ export function tc260Fields(p: Provenance): Record<string, string> {
 }
 
 /** Properties tamga owns: removed from an existing packet before ours are written. */
-function isOwnedProperty(uri: string, local: string): boolean {
+function isOwnedProperty(uri: string, local: string, writesDataMining = false): boolean {
+  // Someone else's reservation is kept unless we write ours in its place.
+  if (uri === NS.plus && local === 'DataMining') return writesDataMining;
   if (uri === NS.tamga || uri === NS.TC260) return true;
   if (uri === NS.Iptc4xmpExt) return local === 'DigitalSourceType' || local === 'AISystemUsed' || local === 'AISystemVersionUsed';
   return uri === NS.dc && local === 'description';
@@ -287,7 +311,7 @@ function langAlt(items: { lang: string; text: string }[]): string {
 /** Our rdf:Description, declaring every prefix it uses so it is valid wherever it is placed. */
 function buildOurDescription(label: XmpLabel, description: { lang: string; text: string }[]): string {
   const p = label.provenance;
-  const ns = (['dc', 'Iptc4xmpExt', 'TC260', 'tamga'] as const).map((k) => ` xmlns:${k}="${NS[k]}"`).join('');
+  const ns = (['dc', 'Iptc4xmpExt', 'TC260', 'tamga', ...(label.dataMining ? (['plus'] as const) : [])] as const).map((k) => ` xmlns:${k}="${NS[k]}"`).join('');
   const props: string[] = [];
   props.push(text('Iptc4xmpExt:DigitalSourceType', digitalSourceTypeUri(p.digitalSourceType)));
   if (p.generator) {
@@ -309,6 +333,7 @@ function buildOurDescription(label: XmpLabel, description: { lang: string; text:
   if (p.jurisdictions?.length) props.push(el('tamga:jurisdictions', el('rdf:Bag', p.jurisdictions.map((j) => text('rdf:li', j)).join(''))));
   props.push(text('tamga:disclosure', label.disclosure.line));
   props.push(text('tamga:labeller', TOOL_ID));
+  if (label.dataMining) props.push(text('plus:DataMining', PLUS_VOCAB_BASE + label.dataMining));
   return `<rdf:Description rdf:about=""${ns}>\n   ${props.join('\n   ')}\n  </rdf:Description>`;
 }
 
@@ -339,11 +364,11 @@ function mergeDescription(existing: XmpValue | undefined, previousDisclosure: st
 }
 
 /** Drops our properties from one rdf:Description, with the whitespace that indented them. */
-function stripOwned(desc: XmlElement): void {
-  desc.attrs = desc.attrs.filter((a) => !(isPropertyAttr(a) && isOwnedProperty(a.uri, a.local)));
+function stripOwned(desc: XmlElement, writesDataMining: boolean): void {
+  desc.attrs = desc.attrs.filter((a) => !(isPropertyAttr(a) && isOwnedProperty(a.uri, a.local, writesDataMining)));
   const kept: XmlElement['children'] = [];
   for (const c of desc.children) {
-    if (isElement(c) && isOwnedProperty(c.uri, c.local)) {
+    if (isElement(c) && isOwnedProperty(c.uri, c.local, writesDataMining)) {
       const prev = kept[kept.length - 1];
       if (prev && !isElement(prev) && !prev.text.trim()) kept.pop();
       continue;
@@ -394,7 +419,7 @@ export function mergeXmp(existing: Uint8Array | undefined, label: XmpLabel, opts
   const previousDisclosure = valueText(getProperty(packet, NS.tamga, 'disclosure'));
   const description = mergeDescription(getProperty(packet, NS.dc, 'description'), previousDisclosure, label);
   const rdf = packet.rdf;
-  for (const d of childElements(rdf)) if (isRdf(d, 'Description')) stripOwned(d);
+  for (const d of childElements(rdf)) if (isRdf(d, 'Description')) stripOwned(d, label.dataMining !== undefined);
   rdf.children = rdf.children.filter((c) => {
     if (!isElement(c)) return c.text.trim() !== '';
     return !(isRdf(c, 'Description') && isEmptyDescription(c));

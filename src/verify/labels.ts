@@ -1,6 +1,7 @@
 import type { DetectResult, Finding } from '../core/types.js';
 
-const AI_CLASSES = new Set(['ai-generated', 'ai-modified', 'synthetic-non-ml']);
+/** Source-type classes a label declares as synthetic (IPTC terms for AI and for purely algorithmic media). */
+export const AI_CLASSES: ReadonlySet<string> = new Set(['ai-generated', 'ai-modified', 'synthetic-non-ml']);
 
 /** A finding that a machine reads as "this is AI-generated": IPTC AI source type, TC260 implicit label, tamga's record. */
 export function isMachineReadableAiLabel(f: Finding): boolean {

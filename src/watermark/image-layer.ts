@@ -35,7 +35,7 @@ export async function watermarkImageStep(input: ByteReader, format: Format, cont
   const bytes = await input.read(0, input.size);
   try {
     const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
-    const animated = (format === 'gif' || format === 'webp') && (meta.pages ?? 1) > 1;
+    const animated = format === 'webp' && (meta.pages ?? 1) > 1;
     const base = sharp(bytes, { animated, limitInputPixels: MAX_INPUT_PIXELS });
     const upright = animated ? base : base.autoOrient();
     const { data, info } = await upright.clone().raw().toBuffer({ resolveWithObject: true });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../helpers.js';
+import { hasCorpus, ROOT, tempDir } from '../helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -58,5 +58,23 @@ describe('tamga CLI', () => {
     const res = JSON.parse(r.stdout);
     expect(res.ok).toBe(true);
     expect(res.files.map((f: { format: string }) => f.format).sort()).toEqual(['gif', 'jpeg', 'png', 'tiff', 'webp']);
+    // Before/after PNGs of three corpus photos with the visible badge, found again by detect.
+    expect(res.visible).toHaveLength(hasCorpus ? 3 : 0);
+    for (const p of res.visible) expect(p).toMatchObject({ detected: true });
+  });
+
+  it('label --lang --position --size draws the badge; detect finds it unless --no-visible', () => {
+    const out = join(tmp.dir, 'badge.png');
+    const input = join(ROOT, 'fixtures', 'demo', 'sample.png');
+    const l = tamga('label', input, '-o', out, '--lang', 'kk,ru', '--position', 'top-left', '--size', '7%', '--json');
+    expect(l.code, l.stderr).toBe(0);
+    expect(JSON.parse(l.stdout)).toMatchObject({ layers: ['visible', 'metadata'] });
+    const badge = (args: string[]) => JSON.parse(tamga('detect', out, '--json', ...args).stdout)[0].findings.filter((f: { kind: string }) => f.kind === 'visible:tamga-badge');
+    expect(badge([])).toEqual([expect.objectContaining({ layer: 'visible', value: expect.objectContaining({ position: 'top-left', langs: ['kk', 'ru'] }) })]);
+    expect(badge(['--no-visible'])).toEqual([]);
+    const bad = tamga('label', input, '-o', join(tmp.dir, 'bad.png'), '--size', 'huge', '--json');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: 'INVALID_OPTION', details: { option: 'size' } } });
+    expect(tamga('label', input, '-o', join(tmp.dir, 'bad.png'), '--position', 'middle').code).toBe(2);
   });
 });

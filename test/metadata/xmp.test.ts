@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TamgaError } from '../../src/core/errors.js';
 import { makeProvenance } from '../../src/core/provenance.js';
-import { buildXmp, findingsFromXmp, getProperty, mergeXmp, NS, parseXmp, readTamgaProvenance, tc260Fields, tc260Value, valueText, type XmpLabel } from '../../src/metadata/xmp.js';
+import { buildXmp, findingsFromXmp, getProperty, mergeXmp, NS, parseXmp, PLUS_VOCAB_BASE, readTamgaProvenance, tc260Fields, tc260Value, TRAINING_RESERVATION, valueText, type XmpLabel } from '../../src/metadata/xmp.js';
+import { exiftoolJson, hasExiftool, tempDir } from '../helpers.js';
 
 const provenance = makeProvenance({
   generator: { name: 'Stable Diffusion XL', version: '1.0' },
@@ -172,5 +175,57 @@ describe('mergeXmp', () => {
   it('builds a fresh packet when the existing one is empty padding', () => {
     const p = parseXmp(mergeXmp(Buffer.from('   \n  '), label));
     expect(readTamgaProvenance(p)?.contentId).toBe(provenance.contentId);
+  });
+});
+
+describe('plus:DataMining (training-data reservation, labelling-standards.md §9.2, §9.7)', () => {
+  const reserving: XmpLabel = { ...label, dataMining: TRAINING_RESERVATION };
+  const DMI = (code: string) => `${PLUS_VOCAB_BASE}${code}`;
+
+  it('writes the vocabulary URI in our description only when asked, and reads it back as a finding', () => {
+    const p = parseXmp(buildXmp(reserving));
+    expect(valueText(getProperty(p, NS.plus, 'DataMining'))).toBe(DMI('DMI-PROHIBITED-AIMLTRAINING'));
+    expect(findingsFromXmp(p, 'w', false)).toContainEqual({ layer: 'metadata', kind: 'xmp:plus-data-mining', value: { value: DMI('DMI-PROHIBITED-AIMLTRAINING') }, confidence: 1, where: 'w' });
+    const plain = buildXmp(label).toString();
+    expect(plain).not.toContain(NS.plus);
+    expect(getProperty(parseXmp(buildXmp(label)), NS.plus, 'DataMining')).toBeUndefined();
+  });
+
+  it('reports plus:OtherConstraints with the value', () => {
+    const p = parseXmp(wrap(`<rdf:Description rdf:about="" xmlns:plus="${NS.plus}" plus:DataMining="${DMI('DMI-PROHIBITED-SEECONSTRAINT')}"><plus:OtherConstraints><rdf:Alt><rdf:li xml:lang="x-default">licence via ex.kz</rdf:li></rdf:Alt></plus:OtherConstraints></rdf:Description>`));
+    expect(findingsFromXmp(p, 'w').find((f) => f.kind === 'xmp:plus-data-mining')?.value).toEqual({ value: DMI('DMI-PROHIBITED-SEECONSTRAINT'), otherConstraints: 'licence via ex.kz' });
+  });
+
+  it('relabelling never duplicates it, and replaces a value someone else wrote (attribute or element form)', () => {
+    const twice = parseXmp(mergeXmp(mergeXmp(buildXmp(reserving), reserving), reserving));
+    expect(count(twice, NS.plus, 'DataMining')).toBe(1);
+    for (const foreign of [
+      `<rdf:Description rdf:about="" xmlns:plus="${NS.plus}" plus:DataMining="${DMI('DMI-ALLOWED')}"/>`,
+      `<rdf:Description rdf:about="" xmlns:plus="${NS.plus}"><plus:DataMining rdf:resource="${DMI('DMI-ALLOWED')}"/><plus:Licensee>kept</plus:Licensee></rdf:Description>`,
+    ]) {
+      const merged = parseXmp(mergeXmp(wrap(foreign), reserving));
+      expect(count(merged, NS.plus, 'DataMining')).toBe(1);
+      expect(valueText(getProperty(merged, NS.plus, 'DataMining'))).toBe(DMI('DMI-PROHIBITED-AIMLTRAINING'));
+    }
+    expect(valueText(getProperty(parseXmp(mergeXmp(wrap(`<rdf:Description rdf:about="" xmlns:plus="${NS.plus}"><plus:Licensee>kept</plus:Licensee></rdf:Description>`), reserving)), NS.plus, 'Licensee'))).toBe('kept');
+  });
+
+  it("labelling without a reservation keeps the rights holder's own plus:DataMining", () => {
+    const theirs = wrap(`<rdf:Description rdf:about="" xmlns:plus="${NS.plus}" plus:DataMining="${DMI('DMI-PROHIBITED')}"/>`);
+    const merged = parseXmp(mergeXmp(theirs, label));
+    expect(valueText(getProperty(merged, NS.plus, 'DataMining'))).toBe(DMI('DMI-PROHIBITED'));
+    expect(count(merged, NS.plus, 'DataMining')).toBe(1);
+  });
+
+  it.skipIf(!hasExiftool)('exiftool reads it as XMP-plus:DataMining', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'label.xmp');
+      writeFileSync(file, mergeXmp(wrap(`<rdf:Description rdf:about="" xmlns:plus="${NS.plus}" plus:DataMining="${DMI('DMI-ALLOWED')}"/>`), reserving));
+      const tags = exiftoolJson(file);
+      expect(tags['XMP-plus:DataMining']).toBe(DMI('DMI-PROHIBITED-AIMLTRAINING'));
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -8,6 +8,8 @@ import { detect, label } from '../../api.js';
 import { hasMachineReadableLabel } from '../../verify/labels.js';
 import { EXIT } from '../exit-codes.js';
 import { reportError } from '../output.js';
+import { writeDevChain } from './keygen.js';
+import { writeBadgePairs, type BadgePair } from '../../disclosure/showcase.js';
 
 /** fixtures/demo sits three levels above both src/cli/commands and dist/cli/commands. */
 const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'demo');
@@ -25,6 +27,8 @@ interface DemoRow {
   contentId: string;
   findings: string[];
   labelled: boolean;
+  /** C2PA validation state with the demo's own development root as trust anchor (`valid` expected). */
+  c2pa: string;
   pixelsIdentical: boolean;
 }
 
@@ -33,16 +37,21 @@ export async function runDemo(o: { out?: string; json?: boolean }): Promise<numb
   const outDir = o.out ?? (await mkdtemp(join(tmpdir(), 'tamga-demo-')));
   await mkdir(outDir, { recursive: true });
   const rows: DemoRow[] = [];
+  let pairs: BadgePair[] = [];
+  // A fresh development chain signs the demo's C2PA manifests; only its own root trusts it.
+  const keyDir = await mkdtemp(join(tmpdir(), 'tamga-demo-keys-'));
   try {
+    const chain = await writeDevChain(keyDir);
     for (const name of (await readdir(DEMO_DIR)).sort()) {
       const input = join(DEMO_DIR, name);
       const output = join(outDir, name.replace(/(\.[^.]+)$/, '.labelled$1'));
       const r = await label(
         input,
         { generator: { name: 'tamga-demo', version: '1' }, provider: 'Example AI LLP', jurisdictions: ['KZ'] },
-        { output, visible: false },
+        { output, visible: false, c2pa: { cert: chain.chainPem, key: chain.keyPem } },
       );
-      const d = await detect(output, { labelsOnly: true });
+      const d = await detect(output, { labelsOnly: true, trustAnchors: chain.rootPem });
+      const manifest = d.findings.find((f) => f.kind === 'c2pa:manifest')?.value as { validationState?: string } | undefined;
       rows.push({
         file: name,
         format: r.format,
@@ -50,21 +59,26 @@ export async function runDemo(o: { out?: string; json?: boolean }): Promise<numb
         contentId: r.provenance.contentId,
         findings: [...new Set(d.findings.map((f) => f.kind))],
         labelled: hasMachineReadableLabel(d),
+        c2pa: manifest?.validationState ?? 'missing',
         pixelsIdentical: await pixelsEqual(input, output),
       });
     }
+    pairs = await writeBadgePairs(outDir);
   } finally {
+    await rm(keyDir, { recursive: true, force: true });
     if (!o.out) await rm(outDir, { recursive: true, force: true });
   }
-  const ok = rows.length > 0 && rows.every((r) => r.labelled && r.pixelsIdentical);
+  const ok = rows.length > 0 && rows.every((r) => r.labelled && r.c2pa === 'valid' && r.pixelsIdentical) && pairs.every((p) => p.detected);
   if (o.json) {
-    console.log(JSON.stringify({ ok, outDir: o.out ?? null, files: rows }, null, 2));
+    console.log(JSON.stringify({ ok, outDir: o.out ?? null, files: rows, visible: pairs }, null, 2));
   } else {
-    console.log(`tamga demo: labelled ${rows.length} sample images (metadata layer, lossless) and detected them\n`);
+    console.log(`tamga demo: labelled ${rows.length} sample images (metadata layer, lossless; C2PA signed with a development chain) and detected them\n`);
     for (const r of rows) {
-      console.log(`${r.file.padEnd(12)} ${r.format.padEnd(5)} ${r.labelled ? 'label found' : 'LABEL MISSING'}  pixels ${r.pixelsIdentical ? 'identical' : 'CHANGED'}`);
+      console.log(`${r.file.padEnd(12)} ${r.format.padEnd(5)} ${r.labelled ? 'label found' : 'LABEL MISSING'}  C2PA ${r.c2pa}  pixels ${r.pixelsIdentical ? 'identical' : 'CHANGED'}`);
       console.log(`${''.padEnd(18)} ${r.findings.join(', ')}`);
     }
+    if (pairs.length) console.log(`\nvisible badge on ${pairs.length} corpus photos (before/after PNGs${o.out ? ` in ${join(outDir, 'visible')}` : ''}):`);
+    for (const p of pairs) console.log(`${p.photo.padEnd(12)} badge ${p.detected ? `found: ${p.position}, ${p.langs.join('+')}` : 'NOT FOUND'}`);
     console.log(o.out ? `\nlabelled files are in ${outDir}` : '\n(run with --out DIR to keep the labelled files; then `npx tamga detect DIR/*`)');
   }
   return ok ? EXIT.OK : EXIT.CHECK_FAILED;

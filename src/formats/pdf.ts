@@ -1,0 +1,168 @@
+import { corrupt } from '../core/errors.js';
+import { latin1 } from '../core/bytes.js';
+import type { ByteReader } from '../core/source.js';
+
+/**
+ * PDF file structure tamga needs without a full parser: the last cross-reference section (where
+ * it is, table or stream, its trailer keys) and an incremental-update writer (ISO 32000-1 §7.5.6).
+ * An incremental update appends new and changed objects, a cross-reference section for them and
+ * a trailer whose /Prev points at the previous section, so every earlier byte, and with it every
+ * signature's /ByteRange digest, stays as it was.
+ */
+
+/** startxref must sit in the last 1024 bytes (§7.5.5); real files sometimes trail some garbage. */
+const TAIL_BYTES = 4096;
+
+export interface PdfTail {
+  /** Offset of the last cross-reference section (the startxref value). */
+  startxref: number;
+  /** Whether that section is a cross-reference stream (PDF 1.5+) rather than a table. */
+  xrefStream: boolean;
+  /** Raw trailer (or xref stream) dictionary text, for key checks such as /Encrypt. */
+  trailer: string;
+  /** Whether the last byte of the file is an end-of-line. */
+  endsWithEol: boolean;
+}
+
+/** Reads the end of a PDF: the startxref offset and the dictionary of the section it points at. */
+export async function readPdfTail(reader: ByteReader): Promise<PdfTail> {
+  const tailStart = Math.max(0, reader.size - TAIL_BYTES);
+  const tail = latin1(await reader.read(tailStart, reader.size - tailStart));
+  const at = tail.lastIndexOf('startxref');
+  if (at < 0) throw corrupt('pdf', 'no startxref near the end of the file');
+  const m = /^startxref\s+(\d+)/.exec(tail.slice(at));
+  if (!m) throw corrupt('pdf', 'startxref without an offset', tailStart + at);
+  const startxref = Number(m[1]);
+  if (!Number.isSafeInteger(startxref) || startxref >= reader.size) throw corrupt('pdf', `startxref ${startxref} points past the end`, tailStart + at);
+  const len = Math.min(64 << 10, reader.size - startxref);
+  const section = latin1(await reader.read(startxref, len));
+  const last = tail.charCodeAt(tail.length - 1);
+  const endsWithEol = last === 0x0a || last === 0x0d;
+  if (section.startsWith('xref')) {
+    const t = section.indexOf('trailer');
+    // The table may be longer than what we read: then look for the trailer just before startxref.
+    const trailerText = t >= 0 ? section.slice(t) : tail.slice(tail.lastIndexOf('trailer', at));
+    if (!trailerText.startsWith('trailer')) throw corrupt('pdf', 'cross-reference table without a trailer', startxref);
+    return { startxref, xrefStream: false, trailer: dictText(trailerText.slice(7)), endsWithEol };
+  }
+  if (/^\d+\s+\d+\s+obj/.test(section)) {
+    const d = section.indexOf('<<');
+    if (d < 0) throw corrupt('pdf', 'cross-reference stream without a dictionary', startxref);
+    return { startxref, xrefStream: true, trailer: dictText(section.slice(d)), endsWithEol };
+  }
+  throw corrupt('pdf', 'startxref does not point at a cross-reference section', startxref);
+}
+
+/** The text of the first balanced << ... >> in `s` (strings and nested dictionaries respected). */
+function dictText(s: string): string {
+  const start = s.indexOf('<<');
+  if (start < 0) return '';
+  let depth = 0;
+  for (let i = start; i < s.length - 1; i++) {
+    const c = s[i];
+    if (c === '(') {
+      // Literal string: skip to its balanced end.
+      let d = 1;
+      for (i++; i < s.length && d > 0; i++) {
+        if (s[i] === '\\') i++;
+        else if (s[i] === '(') d++;
+        else if (s[i] === ')') d--;
+      }
+      i--;
+    } else if (c === '<' && s[i + 1] === '<') {
+      depth++;
+      i++;
+    } else if (c === '>' && s[i + 1] === '>') {
+      depth--;
+      i++;
+      if (depth === 0) return s.slice(start, i + 1);
+    }
+  }
+  return s.slice(start);
+}
+
+export const isEncrypted = (t: PdfTail): boolean => /\/Encrypt[\s/<\d]/.test(t.trailer);
+
+export interface UpdateObject {
+  num: number;
+  gen: number;
+  /** The serialised object body (what goes between `n g obj` and `endobj`). */
+  body: Uint8Array;
+}
+
+export interface UpdateTrailer {
+  size: number;
+  root: string;
+  info?: string;
+  /** The original /ID array, kept (§14.4: the first string stays for the document's life). */
+  id?: string;
+}
+
+const enc = (s: string) => Buffer.from(s, 'latin1');
+
+/** Groups sorted object numbers into [first, count] runs for /Index and table subsections. */
+function runs(nums: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const n of nums) {
+    const last = out[out.length - 1];
+    if (last && last[0] + last[1] === n) last[1]++;
+    else out.push([n, 1]);
+  }
+  return out;
+}
+
+/**
+ * The bytes to append to a PDF of `baseSize` bytes: the objects, a cross-reference section of
+ * the same kind as the previous one (table or stream, so readers that handle the file today handle
+ * it after), and a trailer chained to `tail.startxref` with /Prev.
+ */
+export function buildIncrementalUpdate(baseSize: number, tail: PdfTail, objects: UpdateObject[], trailer: UpdateTrailer): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let pos = baseSize;
+  const push = (b: Uint8Array) => {
+    parts.push(b);
+    pos += b.length;
+  };
+  if (!tail.endsWithEol) push(enc('\n'));
+  const sorted = [...objects].sort((a, b) => a.num - b.num);
+  const offsets = new Map<number, { off: number; gen: number }>();
+  for (const o of sorted) {
+    offsets.set(o.num, { off: pos, gen: o.gen });
+    push(enc(`${o.num} ${o.gen} obj\n`));
+    push(o.body);
+    push(enc('\nendobj\n'));
+  }
+  const common = `/Size ${trailer.size} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''} /Prev ${tail.startxref}`;
+  const xrefAt = pos;
+  if (!tail.xrefStream) {
+    let table = 'xref\n';
+    for (const [first, count] of runs(sorted.map((o) => o.num))) {
+      table += `${first} ${count}\n`;
+      for (let n = first; n < first + count; n++) {
+        const e = offsets.get(n)!;
+        table += `${String(e.off).padStart(10, '0')} ${String(e.gen).padStart(5, '0')} n\r\n`;
+      }
+    }
+    push(enc(`${table}trailer\n<< ${common} >>\nstartxref\n${xrefAt}\n%%EOF\n`));
+  } else {
+    // The cross-reference stream is itself a new object and lists itself.
+    const xrefNum = trailer.size;
+    offsets.set(xrefNum, { off: xrefAt, gen: 0 });
+    const nums = [...sorted.map((o) => o.num), xrefNum];
+    const width = [1, 4, 2];
+    const data = Buffer.alloc(nums.length * 7);
+    nums.forEach((n, i) => {
+      const e = offsets.get(n)!;
+      data[i * 7] = 1;
+      data.writeUInt32BE(e.off, i * 7 + 1);
+      data.writeUInt16BE(e.gen, i * 7 + 5);
+    });
+    const index = runs(nums).flat().join(' ');
+    const dict = `<< /Type /XRef /Size ${xrefNum + 1} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''} /Prev ${tail.startxref} /Index [${index}] /W [${width.join(' ')}] /Length ${data.length} >>`;
+    push(enc(`${xrefNum} 0 obj\n${dict}\nstream\n`));
+    push(data);
+    push(enc(`\nendstream\nendobj\nstartxref\n${xrefAt}\n%%EOF\n`));
+  }
+  const out = Buffer.concat(parts);
+  return out;
+}

@@ -1,0 +1,15 @@
+import { TamgaError } from '../../core/errors.js';
+import type { Policy } from '../../core/types.js';
+import type { PolicyDefinition } from '../types.js';
+import { caPolicy } from './ca.js';
+import { cnPolicy } from './cn.js';
+import { euPolicy } from './eu.js';
+import { kzPolicy } from './kz.js';
+
+export const POLICY_DEFINITIONS: Record<Policy, PolicyDefinition> = { kz: kzPolicy, eu: euPolicy, cn: cnPolicy, ca: caPolicy };
+
+export function policyDefinition(id: string): PolicyDefinition {
+  const p = POLICY_DEFINITIONS[id as Policy];
+  if (!p) throw new TamgaError('INVALID_OPTION', `policy: expected one of ${Object.keys(POLICY_DEFINITIONS).join(', ')}, got ${JSON.stringify(id)}`, { option: 'policy' });
+  return p;
+}
