@@ -7,6 +7,7 @@ import { registerLabelCommand } from './commands/label.js';
 import { registerOptoutCommand } from './commands/optout.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerStripCommand } from './commands/strip.js';
+import { registerWatermarkCommand } from './commands/watermark.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './output.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerOptoutCommand(program);
   registerScanCommand(program);
   registerStripCommand(program);
+  registerWatermarkCommand(program);
   return program;
 }
 

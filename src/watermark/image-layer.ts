@@ -25,12 +25,11 @@ export function keyFingerprint(key: string): string {
 }
 
 /**
- * The image pipeline's watermark step: embeds the content id under `key` in every frame and
- * re-encodes in the input's format (high quality), keeping EXIF/ICC/XMP for the metadata step.
- * Returns `skipped` with the reason for GIFs and for images too small to carry the mark.
+ * Embeds the 8-byte `id` under `key` in every frame and re-encodes in the input's format (high
+ * quality), keeping EXIF/ICC/XMP. Returns `skipped` with the reason for GIFs (a 256-colour palette
+ * erases the mark) and for images too small to carry it.
  */
-export async function watermarkImageStep(input: ByteReader, format: Format, contentId: string, key: string): Promise<{ reader: BufferReader } | { skipped: string }> {
-  // GIF's 256-colour palette (quantisation + dithering) erases a few-grey-level luminance mark.
+async function markImage(input: ByteReader, format: Format, id: Uint8Array, key: string): Promise<{ bytes: Uint8Array } | { skipped: string }> {
   if (format === 'gif') return { skipped: "GIF's 256-colour palette cannot carry the luminance watermark" };
   const bytes = await input.read(0, input.size);
   try {
@@ -42,7 +41,6 @@ export async function watermarkImageStep(input: ByteReader, format: Format, cont
     const frameH = animated ? (meta.pageHeight ?? info.height) : info.height;
     const frames = animated ? Math.round(info.height / frameH) : 1;
     if (Math.min(info.width, frameH) < MIN_WATERMARK_SIDE) return { skipped: `the image is smaller than ${MIN_WATERMARK_SIDE} px on its short side` };
-    const id = watermarkIdOf(contentId);
     const frameBytes = info.width * frameH * info.channels;
     const marked = Buffer.alloc(data.length);
     for (let f = 0; f < frames; f++) {
@@ -55,10 +53,23 @@ export async function watermarkImageStep(input: ByteReader, format: Format, cont
       .composite([{ input: marked, raw: { width: info.width, height: info.height, channels: info.channels }, left: 0, top: 0, blend: 'source' }])
       .keepMetadata();
     const out = await encodeAs(img, format, bytes).toBuffer();
-    return { reader: new BufferReader(new Uint8Array(out.buffer, out.byteOffset, out.length), input.name, input.path) };
+    return { bytes: new Uint8Array(out.buffer, out.byteOffset, out.length) };
   } catch (e) {
     throw decodeError(e, input.name);
   }
+}
+
+/** The image pipeline's watermark step: the content id's mark, as a new reader for the metadata step. */
+export async function watermarkImageStep(input: ByteReader, format: Format, contentId: string, key: string): Promise<{ reader: BufferReader } | { skipped: string }> {
+  const r = await markImage(input, format, watermarkIdOf(contentId), key);
+  return 'skipped' in r ? r : { reader: new BufferReader(r.bytes, input.name, input.path) };
+}
+
+/** Embeds an explicit 8-byte payload (`tamga watermark embed`); an image that cannot carry it is an error. */
+export async function embedImageWatermarkBytes(input: ByteReader, format: Format, payload: Uint8Array, key: string): Promise<Uint8Array> {
+  const r = await markImage(input, format, payload, key);
+  if ('skipped' in r) throw new TamgaError('UNSUPPORTED_FORMAT', `${input.name}: cannot watermark: ${r.skipped}`);
+  return r.bytes;
 }
 
 /** Looks for tamga's watermark under each key, on a downscaled decode of the first frame. */
