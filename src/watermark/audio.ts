@@ -15,7 +15,7 @@ import { KeyedPrng } from './prng.js';
  *   resampled copy needs no special handling.
  * - Each frame carries one bit as ±c(t), with raised-cosine ramps at frame edges so sign flips
  *   don't click. The amplitude follows the frame's RMS in the band (BAND_LEVEL below it), so the
- *   mark hides under the music and stays out of silence.
+ *   mark hides under the music (-30.5 dB) and stays out of silence.
  * - Synchronisation: the chip is T-periodic, so an FFT cross-correlation of the whole signal with
  *   one period finds the frame phase (the sample offset where |correlation| is largest summed
  *   over all frames); a keyed SYNC_BITS pattern at the start of every block then finds the block
@@ -42,8 +42,8 @@ const SYNC_BITS = 24;
 const BLOCK = SYNC_BITS + CODE_BITS;
 const DECODE_CANDIDATES = 3;
 const DOMAIN = 'audio/v1';
-/** Watermark level relative to the frame's RMS (amplitude ratio; -26 dB). */
-const BAND_LEVEL = 0.05;
+/** Watermark level relative to the frame's RMS (amplitude ratio 0.03: -30.5 dB, SNR >= 30 dB). */
+const BAND_LEVEL = 0.03;
 /** Floor relative to full scale, so quiet passages still carry a little (-66 dBFS). */
 const FLOOR = 0.0005;
 /** Raised-cosine ramp at frame edges, in seconds. */
