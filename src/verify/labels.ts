@@ -1,16 +1,14 @@
-import type { DetectResult, Finding } from '../core/types.js';
+import type { DetectResult } from '../core/types.js';
+import { labelMarks, MACHINE_READABLE_AI_MARKS } from './marks.js';
 
-/** Source-type classes a label declares as synthetic (IPTC terms for AI and for purely algorithmic media). */
-export const AI_CLASSES: ReadonlySet<string> = new Set(['ai-generated', 'ai-modified', 'synthetic-non-ml']);
+export { AI_CLASSES } from './marks.js';
 
-/** A finding that a machine reads as "this is AI-generated": IPTC AI source type, TC260 implicit label, tamga's record. */
-export function isMachineReadableAiLabel(f: Finding): boolean {
-  if (f.kind === 'xmp:tamga') return true;
-  if (f.kind.endsWith('tc260-aigc')) return (f.value as { Label?: string }).Label === '1';
-  if (f.kind === 'xmp:iptc-digital-source-type') return AI_CLASSES.has((f.value as { class: string }).class);
-  return false;
-}
-
+/**
+ * Whether a machine reads the file as AI-generated: an IPTC AI source type, a TC260 implicit label,
+ * tamga's record in any carrier, or a C2PA manifest whose actions declare AI (and whose integrity
+ * holds). The same marks the verifier's policies accept (src/verify/marks.ts).
+ */
 export function hasMachineReadableLabel(r: DetectResult): boolean {
-  return r.findings.some(isMachineReadableAiLabel);
+  const { marks } = labelMarks(r.findings);
+  return MACHINE_READABLE_AI_MARKS.some((m) => marks.has(m));
 }

@@ -1,8 +1,13 @@
 import { classifyDigitalSourceType } from '../core/provenance.js';
 import type { Finding } from '../core/types.js';
 import { c2paAiSourceTypes, c2paIntegrityFailures, type C2paManifestValue } from './signals/c2pa.js';
-import { AI_CLASSES } from './labels.js';
 import type { LabelMark } from './types.js';
+
+/** Source-type classes a label declares as synthetic (IPTC terms for AI and for purely algorithmic media). */
+export const AI_CLASSES: ReadonlySet<string> = new Set(['ai-generated', 'ai-modified', 'synthetic-non-ml']);
+
+/** Marks by which a machine reads a file as AI-generated (the machine-readable label layer). */
+export const MACHINE_READABLE_AI_MARKS = ['iptc-ai-source-type', 'tc260-implicit-label', 'tamga-record', 'c2pa-ai-claim'] as const satisfies readonly LabelMark[];
 
 /** SB 942 §22757.3(b) latent disclosure fields. */
 export const LATENT_FIELDS = ['provider', 'system', 'time', 'id'] as const;
@@ -62,7 +67,7 @@ export function labelMarks(findings: readonly Finding[]): LabelMarks {
       if (nonEmpty(v.claimGenerator)) latent.add('system');
     }
   }
-  const declaresAi = ['iptc-ai-source-type', 'tc260-implicit-label', 'tamga-record', 'c2pa-ai-claim'].some((m) => marks.has(m as LabelMark));
+  const declaresAi = MACHINE_READABLE_AI_MARKS.some((m) => marks.has(m));
   const latentMissing = LATENT_FIELDS.filter((k) => !latent.has(k));
   if (declaresAi && latentMissing.length === 0) {
     marks.set('latent-disclosure', findings.filter((f) => (f.layer === 'metadata' && f.kind.endsWith(':tamga')) || f.kind === 'c2pa:manifest' || f.kind.endsWith(':tc260-aigc') || f.kind === 'xmp:iptc-ai-system'));
