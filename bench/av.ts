@@ -74,7 +74,7 @@ try {
   console.log(`${'audible cue detection (decode + scan)'.padEnd(44)} ${cueScan.toFixed(2)} s = ${(audioSeconds / cueScan).toFixed(0)}x realtime`);
 
   // 4. A multi-GB WAV: a sparse file of silence, labelled and detected by streaming.
-  const bytes = Math.floor(Number(values['huge-gb']) * 1e9) & ~1;
+  const bytes = Math.floor((Number(values['huge-gb']) * 1e9) / 4) * 4; // whole 16-bit stereo frames
   const huge = at('huge.wav');
   const fd = openSync(huge, 'w');
   const header = Buffer.alloc(44);

@@ -101,6 +101,8 @@ const TIMING = /^\s*(\S+)\s+-->\s+(\S+)/;
 export class TextLabeller {
   private started = false;
   private pendingLine = '';
+  /** HTML/JSON: the end of the last chunk, kept for the next one (see push). */
+  private carry = '';
   private out: string[] = [];
   // Markdown
   private mdState: 'start' | 'frontmatter' | 'body' = 'start';
@@ -168,9 +170,19 @@ export class TextLabeller {
       this.begin();
     }
     if (chunk) this.lastChar = chunk[chunk.length - 1]!;
-    if (this.plan.flavour === 'html') this.pushHtml(chunk);
-    else if (this.plan.flavour === 'json') this.pushJson(chunk);
-    else {
+    if (this.plan.flavour === 'html' || this.plan.flavour === 'json') {
+      // Hold back what the next chunk may change the meaning of: a run of variation selectors (an
+      // earlier cluster cut in two would escape removal) and, in HTML, a '<' too close to the end
+      // to tell a tag from text.
+      const s = this.carry + chunk;
+      let cut = s.length;
+      const selectors = /[\uFE00-\uFE0F]+$/.exec(s);
+      if (selectors) cut = selectors.index;
+      const lt = this.plan.flavour === 'html' ? s.lastIndexOf('<') : -1;
+      if (lt >= 0 && s.length - lt < 16) cut = Math.min(cut, lt);
+      this.carry = s.slice(cut);
+      this.pushMarkup(s.slice(0, cut));
+    } else {
       const text = this.pendingLine + chunk;
       let from = 0;
       for (let nl = text.indexOf('\n', from); nl >= 0; nl = text.indexOf('\n', from)) {
@@ -182,8 +194,17 @@ export class TextLabeller {
     return this.drain();
   }
 
+  private pushMarkup(s: string): void {
+    if (this.plan.flavour === 'html') this.pushHtml(s);
+    else this.pushJson(s);
+  }
+
   end(): string {
     if (!this.started) this.push('');
+    if (this.carry) {
+      this.pushMarkup(this.carry);
+      this.carry = '';
+    }
     if (this.pendingLine) {
       this.line(this.pendingLine);
       this.pendingLine = '';
