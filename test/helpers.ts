@@ -8,7 +8,8 @@ import { expect } from 'vitest';
 import { renderPlan } from '../src/core/edit.js';
 import { TamgaError } from '../src/core/errors.js';
 import { BufferReader } from '../src/core/source.js';
-import type { ImageContainer, MetadataWrite } from '../src/formats/types.js';
+import type { AvContainer, AvMetadataWrite, ImageContainer, MetadataWrite } from '../src/formats/types.js';
+import type { Format } from '../src/core/types.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** ../shared/corpus beside the checkout (CI clones main with shared/ beside it). */
@@ -81,7 +82,7 @@ export function validateWarnings(path: string): Set<string> {
 /** Random byte damage (deterministic seed): every read must give a result or CORRUPT_INPUT, nothing else. */
 export async function expectOnlyCorruptUnderDamage(read: (b: Uint8Array) => Promise<unknown>, input: Uint8Array, seed: number, rounds = 500): Promise<void> {
   let state = seed;
-  const rand = (n: number) => (state = (state * 1103515245 + 12345) >>> 0) % n;
+  const rand = (n: number) => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n;
   for (let i = 0; i < rounds; i++) {
     const bad = Buffer.from(input);
     for (let k = 0; k < 1 + rand(3); k++) bad[rand(bad.length)] = rand(256);
@@ -90,4 +91,19 @@ export async function expectOnlyCorruptUnderDamage(read: (b: Uint8Array) => Prom
       expect((e as TamgaError).code).toBe('CORRUPT_INPUT');
     });
   }
+}
+
+/** A complete audio/video metadata write for container tests; `over` replaces fields. */
+export const avMetadataWrite = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => ({
+  xmp: xmpPacket(),
+  comment: 'Жасанды интеллект арқылы жасалған / AI-generated',
+  aigc: '{"AIGC":{"Label":"1"}}',
+  tamga: '{"contentId":"c1","digitalSourceType":"trainedAlgorithmicMedia"}',
+  ...over,
+});
+
+/** Reads an audio/video container from bytes and renders its planned metadata write. */
+export async function rewriteAv(container: AvContainer, input: Uint8Array, format: Format, w: AvMetadataWrite): Promise<Buffer> {
+  const r = new BufferReader(input);
+  return Buffer.from(await renderPlan(r, await container.planWrite(r, await container.read(r, format), w)));
 }

@@ -9,7 +9,8 @@ import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { FRONT_MATTER_PREFIX, HTML_BADGE_CLASS, TextLabeller, textFlavourOf, type TextFlavour, type TextLabelPlan } from '../formats/text.js';
 import { tc260Fields } from '../metadata/xmp.js';
 import { TOOL_ID } from '../version.js';
-import { detectTextWatermark, stripTextWatermark, TextWatermarkEmbedder, watermarkIdOf } from '../watermark/text.js';
+import { watermarkIdOf } from '../watermark/payload.js';
+import { detectTextWatermark, stripTextWatermark, TextWatermarkEmbedder } from '../watermark/text.js';
 import { xmpLabelFor } from './image.js';
 import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
 

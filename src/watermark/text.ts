@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { rsDecode, rsEncode } from './ecc.js';
 import { keyedBytes, keyedTag } from './prng.js';
+import { WATERMARK_ID_BYTES } from './payload.js';
 
 /**
  * Invisible, keyed text watermark.
@@ -38,7 +38,7 @@ const CLUSTER_CHARS = 3;
 const SYMBOLS = 16;
 const DATA_BYTES = 10;
 const PARITY = SYMBOLS - DATA_BYTES;
-const ID_BYTES = 8;
+const ID_BYTES = WATERMARK_ID_BYTES;
 const MAC_BYTES = DATA_BYTES - ID_BYTES;
 /** Minimum visible characters between two clusters: one per word keeps 200-character excerpts decodable. */
 export const MIN_GAP = 1;
@@ -47,10 +47,6 @@ export const MIN_GAP = 1;
 const INSERT_POINT = /[ \u3000\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f]/g;
 const CLUSTER_RUN = /[\uFE00-\uFE0F]+/g;
 
-/** The 64-bit watermark id of a Provenance contentId (hash: any id string gives a uniform 64 bits). */
-export function watermarkIdOf(contentId: string): Uint8Array {
-  return createHash('sha256').update(`tamga/text-watermark/content-id\0${contentId}`).digest().subarray(0, ID_BYTES);
-}
 
 const whitenCache = new Map<string, Uint8Array>();
 

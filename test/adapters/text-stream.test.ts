@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TEXT_FLAVOURS, TextLabeller, type TextFlavour, type TextLabelPlan } from '../../src/formats/text.js';
-import { TextWatermarkEmbedder, watermarkIdOf } from '../../src/watermark/text.js';
+import { watermarkIdOf } from '../../src/watermark/payload.js';
+import { TextWatermarkEmbedder } from '../../src/watermark/text.js';
 
 const plan = (flavour: TextFlavour): TextLabelPlan => ({
   flavour,

@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
 import type { Finding } from '../../src/core/types.js';
 import { textFlavourOf } from '../../src/formats/text.js';
-import { stripTextWatermark, watermarkIdOf } from '../../src/watermark/text.js';
+import { watermarkIdOf } from '../../src/watermark/payload.js';
+import { stripTextWatermark } from '../../src/watermark/text.js';
 import { expectTamgaError, tempDir } from '../helpers.js';
 import { prose } from '../watermark/prose.js';
 

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import { parseFile } from 'music-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
-import { renderPlan } from '../../src/core/edit.js';
 import { BufferReader } from '../../src/core/source.js';
 import { buildVorbisComments, flacContainer, parseVorbisComments } from '../../src/formats/flac.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';
 import { frameMd5, probe } from '../../src/media/ffmpeg.js';
 import { makeAvFixtures } from '../../fixtures/make-av.js';
-import { exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasExiftool, tempDir, xmpPacket } from '../helpers.js';
+import { exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasExiftool, tempDir, avMetadataWrite, rewriteAv } from '../helpers.js';
 
 const tmp = tempDir('tamga-flac-');
 let flac: string;
@@ -18,18 +17,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => tmp.cleanup());
 
-const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => ({
-  xmp: xmpPacket(),
-  comment: 'Создано с помощью ИИ',
-  aigc: '{"AIGC":{"Label":"1"}}',
-  tamga: '{"contentId":"c1","digitalSourceType":"trainedAlgorithmicMedia"}',
-  ...over,
-});
+const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => avMetadataWrite({ comment: 'Создано с помощью ИИ', ...over });
 
-async function rewrite(input: Uint8Array, w = write()): Promise<Buffer> {
-  const r = new BufferReader(input);
-  return Buffer.from(await renderPlan(r, await flacContainer.planWrite(r, await flacContainer.read(r, 'flac'), w)));
-}
+const rewrite = (input: Uint8Array, w = write()) => rewriteAv(flacContainer, input, 'flac', w);
 
 /** Metadata blocks as [type, length, last]. */
 function blocks(b: Uint8Array): [number, number, boolean][] {

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import { parseBuffer, parseFile } from 'music-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
-import { renderPlan } from '../../src/core/edit.js';
 import { BufferReader } from '../../src/core/source.js';
 import { buildId3Tag, commFrame, deunsynchronise, mp3Container, privFrameBytes, readId3Tag, synchsafe, txxxFrame } from '../../src/formats/id3.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';
 import { frameMd5, probe } from '../../src/media/ffmpeg.js';
 import { makeAvFixtures } from '../../fixtures/make-av.js';
-import { corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, xmpPacket } from '../helpers.js';
+import { corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, xmpPacket, avMetadataWrite, rewriteAv } from '../helpers.js';
 
 const tmp = tempDir('tamga-id3-');
 let files: Record<string, string>;
@@ -22,18 +21,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => tmp.cleanup());
 
-const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => ({
-  xmp: xmpPacket(),
-  comment: 'Создано с помощью ИИ / AI-generated',
-  aigc: '{"AIGC":{"Label":"1"}}',
-  tamga: '{"contentId":"x","digitalSourceType":"trainedAlgorithmicMedia"}',
-  ...over,
-});
+const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => avMetadataWrite({ comment: 'Создано с помощью ИИ / AI-generated', tamga: '{"contentId":"x","digitalSourceType":"trainedAlgorithmicMedia"}', ...over });
 
-async function rewrite(input: Uint8Array, w = write()): Promise<Buffer> {
-  const r = new BufferReader(input);
-  return Buffer.from(await renderPlan(r, await mp3Container.planWrite(r, await mp3Container.read(r, 'mp3'), w)));
-}
+const rewrite = (input: Uint8Array, w = write()) => rewriteAv(mp3Container, input, 'mp3', w);
 
 describe('ID3v2 primitives', () => {
   it('synchsafe sizes and unsynchronisation', () => {

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import { parseFile } from 'music-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
-import { renderPlan } from '../../src/core/edit.js';
 import { BufferReader, FileReader } from '../../src/core/source.js';
 import { childBoxes, isobmffContainer, readTopLevelBoxes, XMP_UUID, type Box } from '../../src/formats/isobmff.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';
 import { frameMd5, probe, runFfmpeg } from '../../src/media/ffmpeg.js';
 import { AV_FIXTURES, makeAvFixtures } from '../../fixtures/make-av.js';
-import { corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, xmpPacket } from '../helpers.js';
+import { corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, avMetadataWrite, rewriteAv } from '../helpers.js';
 
 const tmp = tempDir('tamga-bmff-');
 let files: Record<string, string>;
@@ -19,18 +18,9 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 const DISCLOSURE = 'Жасанды интеллект арқылы жасалған / AI-generated';
-const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => ({
-  xmp: xmpPacket(),
-  comment: DISCLOSURE,
-  aigc: '{"AIGC":{"Label":"1"}}',
-  tamga: '{"contentId":"c1","digitalSourceType":"trainedAlgorithmicMedia"}',
-  ...over,
-});
+const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => avMetadataWrite({ comment: DISCLOSURE, ...over });
 
-async function rewrite(input: Uint8Array, format: 'mp4' | 'mov' | 'm4a', w = write()): Promise<Buffer> {
-  const r = new BufferReader(input);
-  return Buffer.from(await renderPlan(r, await isobmffContainer.planWrite(r, await isobmffContainer.read(r, format), w)));
-}
+const rewrite = (input: Uint8Array, format: 'mp4' | 'mov' | 'm4a', w = write()) => rewriteAv(isobmffContainer, input, format, w);
 
 async function labelTo(name: string, format: 'mp4' | 'mov' | 'm4a'): Promise<string> {
   const dest = join(tmp.dir, name.replace(/\.(\w+)$/, '.out.$1'));

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import { parseFile } from 'music-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
-import { renderPlan } from '../../src/core/edit.js';
 import { BufferReader, FileReader } from '../../src/core/source.js';
 import { EBML_ID, ebmlElement, matroskaContainer, parseEbmlHeader } from '../../src/formats/matroska.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';
 import { frameMd5, probe, runFfmpeg } from '../../src/media/ffmpeg.js';
 import { makeAvFixtures } from '../../fixtures/make-av.js';
-import { exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasExiftool, tempDir, xmpPacket } from '../helpers.js';
+import { exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasExiftool, tempDir, avMetadataWrite, rewriteAv } from '../helpers.js';
 
 const tmp = tempDir('tamga-mkv-');
 let files: Record<string, string>;
@@ -21,18 +20,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => tmp.cleanup());
 
-const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => ({
-  xmp: xmpPacket(),
-  comment: 'AI-generated / 人工智能生成',
-  aigc: '{"AIGC":{"Label":"1"}}',
-  tamga: '{"contentId":"c1","digitalSourceType":"trainedAlgorithmicMedia"}',
-  ...over,
-});
+const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => avMetadataWrite({ comment: 'AI-generated / 人工智能生成', ...over });
 
-async function rewrite(input: Uint8Array, w = write()): Promise<Buffer> {
-  const r = new BufferReader(input);
-  return Buffer.from(await renderPlan(r, await matroskaContainer.planWrite(r, await matroskaContainer.read(r, 'mkv'), w)));
-}
+const rewrite = (input: Uint8Array, w = write()) => rewriteAv(matroskaContainer, input, 'mkv', w);
 
 /** Level-1 element IDs of the Segment, in order. */
 function level1(b: Uint8Array): number[] {

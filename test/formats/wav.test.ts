@@ -4,14 +4,13 @@ import { parseFile } from 'music-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
 import { u32le } from '../../src/core/bytes.js';
-import { renderPlan } from '../../src/core/edit.js';
 import { BufferReader } from '../../src/core/source.js';
 import { readRiffChunks, riffChunk } from '../../src/formats/riff.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';
 import { wavContainer } from '../../src/formats/wav.js';
 import { decodedPcmSha256, probe, runFfmpeg } from '../../src/media/ffmpeg.js';
 import { makeAvFixtures } from '../../fixtures/make-av.js';
-import { corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, xmpPacket } from '../helpers.js';
+import { corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, xmpPacket, avMetadataWrite, rewriteAv } from '../helpers.js';
 
 const tmp = tempDir('tamga-wav-');
 let wav: string;
@@ -21,18 +20,9 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 const DISCLOSURE = 'Жасанды интеллект арқылы жасалған / AI-generated';
-const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => ({
-  xmp: xmpPacket(),
-  comment: DISCLOSURE,
-  aigc: '{"AIGC":{"Label":"1"}}',
-  tamga: '{}',
-  ...over,
-});
+const write = (over: Partial<AvMetadataWrite> = {}): AvMetadataWrite => avMetadataWrite({ comment: DISCLOSURE, tamga: '{}', ...over });
 
-async function rewrite(input: Uint8Array, w = write()): Promise<Buffer> {
-  const r = new BufferReader(input);
-  return Buffer.from(await renderPlan(r, await wavContainer.planWrite(r, await wavContainer.read(r, 'wav'), w)));
-}
+const rewrite = (input: Uint8Array, w = write()) => rewriteAv(wavContainer, input, 'wav', w);
 
 /** Inserts `chunk` before the `data` chunk and fixes the RIFF size. */
 async function withChunkBeforeData(input: Buffer, chunk: Uint8Array): Promise<Buffer> {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectTextWatermark, stripTextWatermark, TextWatermarkEmbedder, watermarkIdOf } from '../../src/watermark/text.js';
+import { watermarkIdOf } from '../../src/watermark/payload.js';
+import { detectTextWatermark, stripTextWatermark, TextWatermarkEmbedder } from '../../src/watermark/text.js';
 import { CORPUS, hasCorpus, ROOT } from '../helpers.js';
 import { prose, seeded } from './prose.js';
 
