@@ -107,3 +107,11 @@ export async function rewriteAv(container: AvContainer, input: Uint8Array, forma
   const r = new BufferReader(input);
   return Buffer.from(await renderPlan(r, await container.planWrite(r, await container.read(r, format), w)));
 }
+
+export const TAMGA_BIN = join(ROOT, 'bin', 'tamga.js');
+
+/** Runs the tamga CLI in `cwd` (arguments as an array, no shell); `code` and `status` are the exit code. */
+export function runTamga(cwd: string, ...args: string[]): { code: number | null; status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [TAMGA_BIN, ...args], { encoding: 'utf8', cwd });
+  return { code: r.status, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

@@ -67,8 +67,8 @@ export interface LabelOptions {
   c2pa?: C2paLabelOptions;
   /**
    * Reserve the work against AI training in every layer written: XMP `plus:DataMining` =
-   * `DMI-PROHIBITED-AIMLTRAINING`, and, when signing C2PA, `cawg.training-mining` with every use
-   * `notAllowed` (labelling-standards.md §9.7). Default false.
+   * `DMI-PROHIBITED-AIMLTRAINING`, and, when signing C2PA, `cawg.training-mining` with AI training
+   * (generative and other) `notAllowed` (labelling-standards.md §9.7). Default false.
    */
   reserveTraining?: boolean;
   /** Text: where the visible disclosure line goes. Default `start`. */
@@ -111,7 +111,7 @@ export interface AudibleCueOptions {
 
 /**
  * C2PA signing: a PEM chain + key (contents, or paths to PEM files), or a signer callback that
- * signs with a KMS/HSM. `reserveTraining` adds `cawg.training-mining` with every use `notAllowed`.
+ * signs with a KMS/HSM. `reserveTraining` adds `cawg.training-mining` with AI training `notAllowed`.
  */
 export type C2paLabelOptions = (C2paKeyPair | { signer: C2paSigner }) & { reserveTraining?: boolean };
 

@@ -1,18 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasCorpus, ROOT, tempDir } from '../helpers.js';
+import { hasCorpus, ROOT, tempDir, runTamga } from '../helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-const BIN = join(ROOT, 'bin', 'tamga.js');
 const SAMPLE = join(ROOT, 'fixtures', 'demo', 'sample.jpg');
 
-function tamga(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: tmp.dir });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const tamga = (...args: string[]) => runTamga(tmp.dir, ...args);
 
 describe('tamga CLI', () => {
   it('--version and --help', () => {

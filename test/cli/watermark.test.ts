@@ -1,14 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../helpers.js';
+import { tempDir, runTamga } from '../helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-const BIN = join(ROOT, 'bin', 'tamga.js');
 const KEY = '00112233445566778899aabbccddeeff';
-const tamga = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: tmp.dir });
+const tamga = (...args: string[]) => runTamga(tmp.dir, ...args);
 
 describe('tamga watermark embed|detect (the harness interface)', () => {
   it('embeds a payload, prints it back as hex, exit 0; exit 1 and no output when absent', async () => {

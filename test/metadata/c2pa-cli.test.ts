@@ -1,19 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { remuxBmff, pcmWav } from '../../fixtures/make-c2pa-media.js';
-import { corpusFile, exiftoolJson, hasCorpus, hasExiftool, ROOT, TAM_URI, tempDir } from '../helpers.js';
+import { corpusFile, exiftoolJson, hasCorpus, hasExiftool, ROOT, TAM_URI, tempDir, runTamga } from '../helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-const BIN = join(ROOT, 'bin', 'tamga.js');
 const SAMPLE = join(ROOT, 'fixtures', 'demo', 'sample.png');
 
-function tamga(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: tmp.dir });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const tamga = (...args: string[]) => runTamga(tmp.dir, ...args);
 
 describe('tamga keygen / label --c2pa / detect --trust-anchors', () => {
   it('keygen writes a development chain that signs, and its root makes the manifest valid', () => {

@@ -1,21 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTOUT_LOG_SCHEMA, OptOutLog, type OptOutLogEntry } from '../../src/optout/log.js';
 import { VERSION } from '../../src/version.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, tempDir, runTamga } from '../helpers.js';
 
 const tmp = tempDir('tamga-optout-cli-');
 afterAll(() => tmp.cleanup());
-const BIN = join(ROOT, 'bin', 'tamga.js');
 const SAMPLE = join(ROOT, 'fixtures', 'demo', 'sample.png');
 
-function tamga(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: tmp.dir });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const tamga = (...args: string[]) => runTamga(tmp.dir, ...args);
 
 let ds: string;
 beforeAll(() => {

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,10 +5,9 @@ import { scan, verify } from '../../src/verify/index.js';
 import { readResumeFile } from '../../src/verify/resume.js';
 import type { FileVerdict } from '../../src/verify/types.js';
 import { mapConcurrent } from '../../src/verify/pool.js';
-import { corpusFile, hasCorpus, ROOT, tempDir } from '../helpers.js';
+import { corpusFile, hasCorpus, tempDir, runTamga } from '../helpers.js';
 import { pngWithText } from './make.js';
 
-const BIN = join(ROOT, 'bin', 'tamga.js');
 const A1111 = 'a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 8x8, Model: m';
 const tmp = tempDir('tamga-scan-');
 afterAll(() => tmp.cleanup());
@@ -115,7 +113,7 @@ describe('the async pool', () => {
 });
 
 describe('tamga scan (CLI)', () => {
-  const tamga = (...args: string[]) => spawnSync(process.execPath, [BIN, 'scan', ...args], { encoding: 'utf8', cwd: tmp.dir });
+  const tamga = (...args: string[]) => runTamga(tmp.dir, 'scan', ...args);
 
   it('exit 1 when a verdict matches --fail-on, 0 otherwise; --json prints tamga.scan/1', () => {
     const files = [join(root, 'gen', 'a1111.png'), join(root, 'photos', 'plain.png')];
