@@ -1,9 +1,8 @@
-import { TamgaError } from '../core/errors.js';
 import type { Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
 import type { AudioFormat, DetectOptions, Finding, Format } from '../core/types.js';
 import { addAudibleCue, detectAudibleCue } from '../media/cue.js';
-import { AV_CONTAINERS, detectAvMetadata, labelAvMetadata, labelTranscoded } from '../media/metadata-label.js';
+import { AV_CONTAINERS, detectAv, labelAvMetadata, labelTranscoded } from '../media/metadata-label.js';
 import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 const AUDIO_FORMATS: readonly AudioFormat[] = ['mp3', 'wav', 'flac', 'm4a', 'ogg', 'aac'];
@@ -17,18 +16,8 @@ async function labelAudio(reader: ByteReader, format: Format, p: Provenance, opt
   return labelTranscoded(reader, format, p, opts, (input, output) => addAudibleCue(input, format, output, opts.audibleCue ?? {}));
 }
 
-async function detectAudio(reader: ByteReader, format: Format, opts: DetectOptions): Promise<Finding[]> {
-  const findings = await detectAvMetadata(reader, format, opts);
-  // `visible` (default on) asks for the perceptual scan: for audio, decode and listen for the cue.
-  if (opts.visible === false || !reader.path) return findings;
-  try {
-    findings.push(...(await detectAudibleCue(reader.path)));
-  } catch (e) {
-    if (!(e instanceof TamgaError && e.code === 'FFMPEG_FAILED')) throw e;
-    findings.push({ layer: 'signal', kind: 'audio:undecodable', value: e.message, confidence: 1 });
-  }
-  return findings;
-}
+/** Metadata, then (decoding) the audible cue and, with a key, the watermark. */
+const detectAudio = (reader: ByteReader, format: Format, opts: DetectOptions): Promise<Finding[]> => detectAv(reader, format, opts, 'audio', detectAudibleCue);
 
 /** Audio: the machine-readable label in each container's own tags plus XMP, and the audible cue. */
 export const audioAdapter: MediaAdapter = {

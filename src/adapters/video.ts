@@ -1,9 +1,8 @@
 import type { Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
-import { TamgaError } from '../core/errors.js';
 import type { DetectOptions, Finding, Format, VideoFormat } from '../core/types.js';
 import { badgeSpecFor } from '../disclosure/apply.js';
-import { AV_CONTAINERS, detectAvMetadata, labelAvMetadata, labelTranscoded } from '../media/metadata-label.js';
+import { AV_CONTAINERS, detectAv, labelAvMetadata, labelTranscoded } from '../media/metadata-label.js';
 import { addOnScreenLabel, detectOnScreenLabel } from '../media/overlay.js';
 import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
@@ -18,18 +17,8 @@ async function labelVideo(reader: ByteReader, format: Format, p: Provenance, opt
   });
 }
 
-async function detectVideo(reader: ByteReader, format: Format, opts: DetectOptions): Promise<Finding[]> {
-  const findings = await detectAvMetadata(reader, format, opts);
-  // `visible` (default on) asks for the perceptual scan: a few decoded frames through the badge detector.
-  if (opts.visible === false || !reader.path) return findings;
-  try {
-    findings.push(...(await detectOnScreenLabel(reader.path)));
-  } catch (e) {
-    if (!(e instanceof TamgaError && e.code === 'FFMPEG_FAILED')) throw e;
-    findings.push({ layer: 'signal', kind: 'video:undecodable', value: e.message, confidence: 1 });
-  }
-  return findings;
-}
+/** Metadata, then (decoding) the on-screen badge and, with a key, the watermark. */
+const detectVideo = (reader: ByteReader, format: Format, opts: DetectOptions): Promise<Finding[]> => detectAv(reader, format, opts, 'video', detectOnScreenLabel);
 
 /** Video: the machine-readable label in the container's metadata plus XMP, and the on-screen badge. */
 export const videoAdapter: MediaAdapter = {

@@ -18,6 +18,7 @@ import { whereOf, type AvContainer, type AvMetadata } from '../formats/types.js'
 import { wavContainer } from '../formats/wav.js';
 import { C2PA_SIGNABLE_MIME, signC2pa } from '../metadata/c2pa.js';
 import { mergeXmp, parseTc260 } from '../metadata/xmp.js';
+import { avWatermarkFindings } from '../watermark/file.js';
 import { AIGC_FIELD, TAMGA_FIELD, aigcJson, parseTamgaRecord, tamgaRecordJson } from './fields.js';
 
 /**
@@ -171,4 +172,28 @@ export async function labelTranscoded(
     rmSync(output, { force: true });
     if (inputTemp) rmSync(inputTemp, { force: true });
   }
+}
+
+/**
+ * detect() for audio and video: the metadata findings, then the scans that decode the media —
+ * the perceptual one (`scan`: the audible cue, the on-screen badge) unless `visible` is false, and
+ * tamga's watermark when a key is given. A file ffmpeg cannot decode still reports its metadata.
+ */
+export async function detectAv(reader: ByteReader, format: Format, opts: DetectOptions, kind: 'audio' | 'video', scan: (path: string) => Promise<Finding[]>): Promise<Finding[]> {
+  const findings = await detectAvMetadata(reader, format, opts);
+  const path = reader.path;
+  if (!path) return findings;
+  const scans: (() => Promise<Finding[]>)[] = [];
+  if (opts.visible !== false) scans.push(() => scan(path));
+  if (opts.watermarkKey) scans.push(() => avWatermarkFindings(path, kind, opts.watermarkKey!));
+  for (const run of scans) {
+    try {
+      findings.push(...(await run()));
+    } catch (e) {
+      if (!(e instanceof TamgaError && e.code === 'FFMPEG_FAILED')) throw e;
+      findings.push({ layer: 'signal', kind: `${kind}:undecodable`, value: e.message, confidence: 1 });
+      break;
+    }
+  }
+  return findings;
 }

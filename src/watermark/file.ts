@@ -4,10 +4,10 @@ import { writeBytesAtomically, tempPathFor } from '../core/edit.js';
 import { TamgaError } from '../core/errors.js';
 import { SNIFF_BYTES, sniff } from '../core/sniff.js';
 import { FileReader, type ByteReader } from '../core/source.js';
-import type { SniffResult } from '../core/types.js';
+import type { Finding, SniffResult } from '../core/types.js';
 import { probe, runFfmpeg } from '../media/ffmpeg.js';
 import { DETECT_RATE, detectAudioWatermark, embedAudioWatermark } from './audio.js';
-import { embedImageWatermarkBytes, watermarkFindings } from './image-layer.js';
+import { embedImageWatermarkBytes, keyFingerprint, watermarkFindings } from './image-layer.js';
 import { WATERMARK_ID_BYTES } from './payload.js';
 import { detectVideoWatermark, embedVideoWatermark } from './video.js';
 
@@ -120,17 +120,24 @@ export async function detectWatermarkFile(input: string, key: string): Promise<{
       const [hit] = await watermarkFindings(reader, [key]);
       return hit ? { payload: Buffer.from((hit.value as { id: string }).id, 'hex'), pValue: (hit.value as { pValue: number }).pValue } : undefined;
     }
-    if (kind.kind === 'video') {
-      const hit = (await detectVideoWatermark(input, [key])).get(key);
-      return hit ? { payload: hit.payload, pValue: hit.pValue } : undefined;
-    }
-    if (kind.kind === 'audio') {
-      const { stdout } = await runFfmpeg(['-i', input, '-map', '0:a:0', '-ac', '1', '-ar', String(DETECT_RATE), '-f', 'f32le', 'pipe:1']);
-      const hit = detectAudioWatermark(new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength)), key);
-      return hit ? { payload: hit.payload, pValue: hit.pValue } : undefined;
+    if (kind.kind === 'video' || kind.kind === 'audio') {
+      const [hit] = await avWatermarkFindings(input, kind.kind, key);
+      return hit ? { payload: Buffer.from((hit.value as { id: string }).id, 'hex'), pValue: (hit.value as { pValue: number }).pValue } : undefined;
     }
     throw new TamgaError('UNSUPPORTED_FORMAT', `${input}: ${kind.kind} has no pixel or sample watermark`);
   } finally {
     await reader.close();
   }
+}
+
+/** `watermark:tamga` findings for an audio or video file under `key` (decodes samples or sampled frames). */
+export async function avWatermarkFindings(path: string, kind: 'audio' | 'video', key: string): Promise<Finding[]> {
+  let hit: { payload: Uint8Array; pValue: number } | undefined;
+  if (kind === 'video') hit = (await detectVideoWatermark(path, [key])).get(key);
+  else {
+    const { stdout } = await runFfmpeg(['-i', path, '-map', '0:a:0', '-ac', '1', '-ar', String(DETECT_RATE), '-f', 'f32le', 'pipe:1']);
+    hit = detectAudioWatermark(new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength)), key);
+  }
+  if (!hit) return [];
+  return [{ layer: 'watermark', kind: 'watermark:tamga', value: { id: Buffer.from(hit.payload).toString('hex'), key: keyFingerprint(key), pValue: hit.pValue }, confidence: 1 - hit.pValue, where: kind === 'video' ? 'frames' : 'samples' }];
 }

@@ -42,3 +42,12 @@ describe('video watermark', () => {
     await expect(embedVideoWatermark(src, join(dir, 'x.mp4'), ID, KEY, { preset: 'warp' })).rejects.toThrow(/preset/);
   });
 });
+
+describe('watermark findings through detect()', () => {
+  it('detect({ watermarkKey }) reports the video mark; no key, no scan', async () => {
+    const { detect } = await import('../../src/api.js');
+    const d = await detect(marked, { watermarkKey: KEY, visible: false });
+    expect(d.findings).toContainEqual(expect.objectContaining({ layer: 'watermark', kind: 'watermark:tamga', value: expect.objectContaining({ id: Buffer.from(ID).toString('hex') }) }));
+    expect((await detect(marked, { visible: false })).findings.some((f) => f.layer === 'watermark')).toBe(false);
+  });
+});
