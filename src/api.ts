@@ -11,7 +11,7 @@ import type { C2paConflict, DetectOptions, DetectResult, LabelOptions, LabelResu
 import { checkLangs, DEFAULT_LANGS } from './disclosure/catalogue.js';
 import { DEFAULT_SIZE_PERCENT } from './disclosure/badge.js';
 import { BADGE_POSITIONS } from './disclosure/mark.js';
-import { C2PA_READABLE_MIME, c2paFindings, resolveC2paSigning, resolveTrustAnchors } from './metadata/c2pa.js';
+import { C2PA_READABLE_MIME, c2paFindings, mayHoldC2paStore, resolveC2paSigning, resolveTrustAnchors } from './metadata/c2pa.js';
 import { checkAudibleCue } from './media/cue.js';
 import { checkOnScreen } from './media/overlay.js';
 
@@ -152,7 +152,7 @@ export async function detect(source: Source, opts: DetectOptions = {}): Promise<
       // No adapter for this kind yet, but c2pa-rs reads its manifest, so the verifier can still judge it.
       if (reader.size > MAX_STREAM_BYTES) throw new TamgaError('INPUT_TOO_LARGE', `${reader.name}: over ${MAX_STREAM_BYTES} bytes; C2PA validation reads the whole file`, { limit: MAX_STREAM_BYTES });
       const bytes = await reader.read(0, reader.size);
-      const findings = await c2paFindings(bytes, s.format, `${s.format}:c2pa`, opts.trustAnchors ? { trustAnchors: opts.trustAnchors } : {});
+      const findings = mayHoldC2paStore(bytes, s.format) ? await c2paFindings(bytes, s.format, `${s.format}:c2pa`, opts.trustAnchors ? { trustAnchors: opts.trustAnchors } : {}) : [];
       return { source: describeSource(source), format: s.format, kind: s.kind, findings };
     }
     const adapter = adapterFor(s, reader.name);

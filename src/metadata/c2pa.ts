@@ -304,6 +304,21 @@ export async function readC2pa(bytes: Uint8Array, format: Format, opts: C2paRead
 }
 
 /** The `c2pa:manifest` finding for a store, or nothing when the asset has none. */
+/** JUMBF description-box type of a C2PA store: "c2pa" then the fixed 0011-0010-8000-00AA00389B71 suffix (§3.1). */
+const C2PA_STORE_TYPE = Buffer.from('6332706100110010800000aa00389b71', 'hex');
+
+/**
+ * A cheap check before starting the validator: an embedded store in a binary container always
+ * carries its JUMBF type UUID verbatim. SVG embeds it base64 in a `c2pa:manifest` element, and a
+ * PDF may compress its embedded file, so those two are always handed to c2pa-rs.
+ */
+export function mayHoldC2paStore(bytes: Uint8Array, format: Format): boolean {
+  if (format === 'pdf') return true;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (format === 'svg') return buf.includes('c2pa:manifest') || buf.includes('c2pa.org/manifest');
+  return buf.includes(C2PA_STORE_TYPE);
+}
+
 export async function c2paFindings(bytes: Uint8Array, format: Format, where: string, opts: C2paReadOptions = {}): Promise<Finding[]> {
   const report = await readC2pa(bytes, format, opts);
   return report ? [{ layer: 'c2pa', kind: 'c2pa:manifest', value: report, confidence: 1, where }] : [];

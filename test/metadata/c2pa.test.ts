@@ -13,7 +13,7 @@ import { makeProvenance } from '../../src/core/provenance.js';
 import { sniff } from '../../src/core/sniff.js';
 import type { Format } from '../../src/core/types.js';
 import { makeDevChain, type DevChain } from '../../src/metadata/c2pa-devcert.js';
-import { C2PA_SIGNABLE_MIME, readC2pa, readManifestStore, signC2pa, type C2paManifestReport } from '../../src/metadata/c2pa.js';
+import { C2PA_SIGNABLE_MIME, mayHoldC2paStore, readC2pa, readManifestStore, signC2pa, type C2paManifestReport } from '../../src/metadata/c2pa.js';
 import { ecdsaDerToP1363, localSigner, type C2paSigner } from '../../src/metadata/cose.js';
 import { TOOL_ID } from '../../src/version.js';
 import { corpusFile, expectTamgaError, hasCorpus, ROOT, TAM_URI } from '../helpers.js';
@@ -239,5 +239,15 @@ describe.skipIf(!hasCorpus)('the corpus: every signed sample gets the state corp
     expect(new Set(v.digitalSourceTypes.map((u) => u.replace(/^.*\//, '')))).toEqual(new Set(f.c2pa!.digital_source_types));
     expect(v.signer?.issuer).toBe(f.c2pa!.signer_issuer);
     expect(v.manifests).toBe(f.c2pa!.manifests);
+  });
+});
+
+describe.skipIf(!hasCorpus)('the cheap store check before validation', () => {
+  it('finds the JUMBF store type in signed HEIF/AVIF/MP4 and not in an unsigned camera HEIC', () => {
+    for (const [f, format] of [['c2pa/trustnxt-icon-signed.heic', 'heif'], ['c2pa/cards-signed.avif', 'avif'], ['c2pa/video1-signed.mp4', 'mp4']] as const) {
+      expect(mayHoldC2paStore(readFileSync(corpusFile(f)), format), f).toBe(true);
+    }
+    expect(mayHoldC2paStore(readFileSync(corpusFile('camera/IMG_5195.HEIC')), 'heif')).toBe(false);
+    expect(mayHoldC2paStore(readFileSync(corpusFile('c2pa/cards-signed.svg')), 'svg')).toBe(true);
   });
 });
