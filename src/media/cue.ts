@@ -79,12 +79,12 @@ function encoderFor(format: string, s: ProbeStreamInfo): string[] {
   const allowed = CONTAINER_CODECS[format] ?? [];
   const ok = allowed.some((c) => (c.endsWith('_') ? s.codec.startsWith(c) : s.codec === c));
   // A PCM codec is written as itself; anything else (a FLAC stream behind an ID3 tag, ADPCM in WAV) is not re-encoded silently.
-  if (!ok) throw new TamgaError('UNSUPPORTED_FORMAT', `audible cue: a ${format} file holding ${s.codec || 'an unknown codec'} audio is not re-encoded by tamga`, { format, codec: s.codec });
+  if (!ok) throw new TamgaError('UNSUPPORTED_FORMAT', `a ${format} file holding ${s.codec || 'an unknown codec'} audio is not re-encoded by tamga`, { format, codec: s.codec });
   return s.codec.startsWith('pcm_') ? ['-c:a', s.codec] : ENCODERS[s.codec]!(s);
 }
 const MUXERS: Record<string, string> = { mp3: 'mp3', m4a: 'ipod', flac: 'flac', wav: 'wav', ogg: 'ogg' };
 
-interface ProbeStreamInfo {
+export interface ProbeStreamInfo {
   codec: string;
   rate: number;
   channels: number;
@@ -102,6 +102,14 @@ function audioStreamOf(p: ProbeData, name: string): ProbeStreamInfo {
   return { codec: s.codec_name ?? '', rate, channels: s.channels ?? 2, duration, ...(Number.isFinite(bitRate) && bitRate > 0 ? { bitRate } : {}) };
 }
 
+/** How tamga re-encodes an audio file: its stream, the encoder arguments that keep its codec, and the muxer. */
+export async function audioReencoding(input: string, format: string): Promise<{ stream: ProbeStreamInfo; encoder: string[]; muxer: string }> {
+  const muxer = MUXERS[format];
+  if (!muxer) throw new TamgaError('UNSUPPORTED_FORMAT', `${format} is not an audio format tamga re-encodes`, { format });
+  const stream = audioStreamOf(await probe(input), input);
+  return { stream, encoder: encoderFor(format, stream), muxer };
+}
+
 /**
  * Writes `output`: the cue (or the caller's clip), a short gap, the content with the cue mixed in
  * every N minutes, a gap and the cue again at the end. The content is re-encoded with the input's
@@ -110,9 +118,7 @@ function audioStreamOf(p: ProbeData, name: string): ProbeStreamInfo {
  * the decode and encode of the content.
  */
 export async function addAudibleCue(input: string, format: string, output: string, opts: AudibleCueOptions = {}): Promise<void> {
-  if (!MUXERS[format]) throw new TamgaError('UNSUPPORTED_FORMAT', `audible cue: ${format} is not an audio format tamga re-encodes`, { format });
-  const s = audioStreamOf(await probe(input), input);
-  const encoder = encoderFor(format, s);
+  const { stream: s, encoder } = await audioReencoding(input, format);
   const every = checkAudibleCue(opts).everyMinutes;
   const cueSeconds = opts.clip ? audioStreamOf(await probe(opts.clip), opts.clip).duration : CUE_SECONDS;
   const repeats: number[] = [];

@@ -6,7 +6,7 @@ import { renderPlan } from '../core/edit.js';
 import { TamgaError } from '../core/errors.js';
 import type { Provenance } from '../core/provenance.js';
 import { FileReader, MAX_STREAM_BYTES, type ByteReader } from '../core/source.js';
-import type { DetectOptions, Finding, Format } from '../core/types.js';
+import type { DetectOptions, Finding, Format, Layer } from '../core/types.js';
 import { c2paStoreFindings, xmpFindings, xmpLabelFor } from '../adapters/image.js';
 import type { AdapterLabelOutput, ResolvedLabelOptions } from '../adapters/types.js';
 import { flacContainer } from '../formats/flac.js';
@@ -140,6 +140,8 @@ export async function labelTranscoded(
   p: Provenance,
   opts: ResolvedLabelOptions,
   produce: (input: string, output: string) => Promise<void>,
+  /** The layers `produce` writes (default the visible one). */
+  produced: Layer[] = ['visible'],
 ): Promise<AdapterLabelOutput> {
   const meta = await avContainerFor(format).read(reader, format);
   if (meta.c2pa && opts.onExistingC2pa === 'error') {
@@ -155,16 +157,16 @@ export async function labelTranscoded(
       input = inputTemp;
     }
     await produce(input, output);
-    const produced = await FileReader.open(output);
+    const producedFile = await FileReader.open(output);
     try {
       const metadataOpts = { ...opts, visible: false, onExistingC2pa: 'ignore' as const };
-      const out = opts.metadata ? await labelAvMetadata(produced, format, p, metadataOpts) : await withC2pa(produced, format, p, opts, { plan: [{ copy: [0, produced.size] }], layers: [], skipped: [] });
+      const out = opts.metadata ? await labelAvMetadata(producedFile, format, p, metadataOpts) : await withC2pa(producedFile, format, p, opts, { plan: [{ copy: [0, producedFile.size] }], layers: [], skipped: [] });
       // A signed result is rendered already; otherwise the plan copies from the produced file.
       const copies = out.plan.some((piece) => 'copy' in piece);
-      if (!copies) await produced.close();
-      return { ...out, layers: ['visible', ...out.layers], ...(copies ? { from: produced } : {}) };
+      if (!copies) await producedFile.close();
+      return { ...out, layers: [...produced, ...out.layers], ...(copies ? { from: producedFile } : {}) };
     } catch (e) {
-      await produced.close();
+      await producedFile.close();
       throw e;
     }
   } finally {

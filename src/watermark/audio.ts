@@ -46,6 +46,8 @@ const DOMAIN = 'audio/v1';
 const BAND_LEVEL = 0.03;
 /** Floor relative to full scale, so quiet passages still carry a little (-66 dBFS). */
 const FLOOR = 0.0005;
+/** Width of the magnitude smoothing used to whiten the spectrum before correlation, in FFT bins. */
+const WHITEN_BINS = 64;
 /** Raised-cosine ramp at frame edges, in seconds. */
 const RAMP = 0.004;
 
@@ -176,6 +178,23 @@ function correlateWithChip(x: Float32Array, chip: Float64Array): Float64Array {
   cr.set(chip);
   fft(xr, xi);
   fft(cr, ci);
+  // Spectral whitening: divide by the signal's magnitude smoothed over neighbouring bins, so a
+  // loud tone that sits on a chip harmonic (a disclosure cue at 1 kHz, a sustained note) cannot
+  // outweigh the mark spread over all of them.
+  const mag = new Float64Array(size);
+  for (let i = 0; i < size; i++) mag[i] = Math.hypot(xr[i]!, xi[i]!);
+  const half = WHITEN_BINS >> 1;
+  let acc = 0;
+  for (let i = 0; i < Math.min(size, WHITEN_BINS); i++) acc += mag[i]!;
+  for (let i = 0; i < size; i++) {
+    const lo = i - half - 1;
+    const hi = i + half;
+    if (lo >= 0) acc -= mag[lo]!;
+    if (hi < size && hi >= WHITEN_BINS) acc += mag[hi]!;
+    const w = acc / WHITEN_BINS + 1e-9;
+    xr[i] = xr[i]! / w;
+    xi[i] = xi[i]! / w;
+  }
   for (let i = 0; i < size; i++) {
     const r = xr[i]! * cr[i]! + xi[i]! * ci[i]!;
     const im = xi[i]! * cr[i]! - xr[i]! * ci[i]!;

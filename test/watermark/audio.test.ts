@@ -82,3 +82,33 @@ describe('audio watermark', () => {
     expect(detectAudioWatermark(new Float32Array(DETECT_RATE * 3), KEY)).toBeUndefined();
   });
 });
+
+describe('audio watermark through label() and detect()', () => {
+  it.each([
+    ['wav', ['-c:a', 'pcm_s16le'], false],
+    ['mp3', ['-c:a', 'libmp3lame', '-b:a', '192k'], true],
+  ] as const)('%s (cue: %s): the watermark layer is written with the codec kept, and detect finds it with the key', async (ext, codec, cue) => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { detect, label } = await import('../../src/api.js');
+    const { probe } = await import('../../src/media/ffmpeg.js');
+    const { watermarkIdOf } = await import('../../src/watermark/payload.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tamga-audio-wm-'));
+    try {
+      const input = join(dir, `in.${ext}`);
+      writeFileSync(input, ffmpeg(['-f', 'f32le', '-ar', String(RATE), '-ac', '2', '-i', 'pipe:0', '-t', '14', ...codec, '-f', ext, 'pipe:1'], toBuf(original)));
+      const output = join(dir, `out.${ext}`);
+      const r = await label(input, { contentId: `audio-${ext}` }, { output, visible: cue, watermarkKey: 'audio-api-key' });
+      expect(r.layers).toEqual([...(cue ? ['visible'] : []), 'watermark', 'metadata']);
+      const info = await probe(output);
+      expect(info.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe(ext === 'wav' ? 'pcm_s16le' : 'mp3');
+      const d = await detect(output, { watermarkKey: 'audio-api-key' });
+      expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'watermark:tamga', value: expect.objectContaining({ id: Buffer.from(watermarkIdOf(`audio-${ext}`)).toString('hex') }) }));
+      expect(d.findings.some((f) => f.kind.endsWith(':tamga'))).toBe(true);
+      if (cue) expect(d.findings.some((f) => f.kind === 'audio:tamga-cue')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

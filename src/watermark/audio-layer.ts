@@ -1,0 +1,34 @@
+import { TamgaError } from '../core/errors.js';
+import { audioReencoding } from '../media/cue.js';
+import { fileUrl, runFfmpeg } from '../media/ffmpeg.js';
+import { embedAudioWatermark } from './audio.js';
+import { watermarkIdOf } from './payload.js';
+
+/** Decoded float PCM above this is refused: the mark is computed over the whole signal in memory. */
+const MAX_PCM_BYTES = 1 << 30;
+
+/**
+ * The audio pipeline's watermark step: decodes `input`, adds the content id's mark under `key`
+ * and re-encodes with the input's own codec (and bit rate), keeping its tags for the metadata step.
+ */
+export async function addAudioWatermark(input: string, format: string, output: string, contentId: string, key: string): Promise<void> {
+  const { stream, encoder, muxer } = await audioReencoding(input, format);
+  const n = stream.channels;
+  if (stream.duration * stream.rate * n * 4 > MAX_PCM_BYTES) {
+    throw new TamgaError('INPUT_TOO_LARGE', `${input}: audio too long to watermark in memory (${Math.round(stream.duration)} s)`, { limit: MAX_PCM_BYTES });
+  }
+  const { stdout } = await runFfmpeg(['-i', fileUrl(input), '-map', '0:a:0', '-f', 'f32le', '-ac', String(n), '-ar', String(stream.rate), 'pipe:1']);
+  const all = new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength));
+  const frames = Math.floor(all.length / n);
+  const channels = Array.from({ length: n }, (_, c) => {
+    const ch = new Float32Array(frames);
+    for (let i = 0; i < frames; i++) ch[i] = all[i * n + c]!;
+    return ch;
+  });
+  const marked = embedAudioWatermark(channels, stream.rate, watermarkIdOf(contentId), key);
+  for (let c = 0; c < n; c++) for (let i = 0; i < frames; i++) all[i * n + c] = marked[c]![i]!;
+  await runFfmpeg(
+    ['-y', '-f', 'f32le', '-ar', String(stream.rate), '-ac', String(n), '-i', 'pipe:0', '-i', fileUrl(input), '-map', '0:a', '-map_metadata', '1', ...encoder, '-f', muxer, fileUrl(output)],
+    { stdin: new Uint8Array(all.buffer, all.byteOffset, frames * n * 4) },
+  );
+}
