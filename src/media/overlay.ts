@@ -60,15 +60,25 @@ export async function renderBadgePng(width: number, height: number, spec: BadgeS
 }
 
 /** Writes `output`: the input with the badge overlaid, other streams copied, tags kept. */
-export async function addOnScreenLabel(input: string, format: string, output: string, spec: BadgeSpec, opts: OnScreenOptions = {}): Promise<BadgeLayout> {
+/**
+ * How tamga re-encodes a video for a visible or watermark layer: the muxer of its container and
+ * encoder arguments for output stream v:0 that keep its codec where possible (H.264, HEVC, VP8,
+ * VP9), else H.264 (VP9 in WebM), at the caller's or the default CRF and preset.
+ */
+export function videoEncoding(format: string, codecName: string | undefined, o: OnScreenOptions): { muxer: string; encoder: string[] } {
   const muxer = MUXERS[format];
-  if (!muxer) throw new TamgaError('UNSUPPORTED_FORMAT', `on-screen label: ${format} is not a video container tamga re-encodes`, { format });
+  if (!muxer) throw new TamgaError('UNSUPPORTED_FORMAT', `${format} is not a video container tamga re-encodes`, { format });
+  const codec = VIDEO_ENCODERS[codecName ?? ''] && !(format === 'webm' && !/^vp[89]$/.test(codecName ?? '')) ? codecName! : (FALLBACK[format] ?? 'h264');
+  return { muxer, encoder: VIDEO_ENCODERS[codec]!(o.crf ?? DEFAULT_CRF, o.preset ?? DEFAULT_PRESET) };
+}
+
+export async function addOnScreenLabel(input: string, format: string, output: string, spec: BadgeSpec, opts: OnScreenOptions = {}): Promise<BadgeLayout> {
+  if (!MUXERS[format]) throw new TamgaError('UNSUPPORTED_FORMAT', `on-screen label: ${format} is not a video container tamga re-encodes`, { format });
   const o = checkOnScreen(opts);
   const info = await probe(input);
   const v = info.streams.find((s) => s.codec_type === 'video' && !(s.disposition as { attached_pic?: number } | undefined)?.attached_pic);
   if (!v?.width || !v.height) throw new TamgaError('CORRUPT_INPUT', `${input}: no video stream with a frame size`, {});
-  const codec = VIDEO_ENCODERS[v.codec_name ?? ''] && !(format === 'webm' && !/^vp[89]$/.test(v.codec_name ?? '')) ? v.codec_name! : (FALLBACK[format] ?? 'h264');
-  const encoder = VIDEO_ENCODERS[codec]!(o.crf ?? DEFAULT_CRF, o.preset ?? DEFAULT_PRESET);
+  const { muxer, encoder } = videoEncoding(format, v.codec_name, o);
   const { png, layout } = await renderBadgePng(v.width, v.height, spec);
   const badgePath = join(tmpdir(), `tamga-badge-${process.pid}-${randomBytes(6).toString('hex')}.png`);
   writeFileSync(badgePath, png);

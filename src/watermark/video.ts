@@ -16,6 +16,11 @@ export interface VideoWatermarkOptions {
   crf?: number;
   /** x264 preset. Default `medium`. */
   preset?: string;
+  /**
+   * Encoder arguments for output stream v:0 and the muxer (the label pipeline passes the ones that
+   * keep the input's codec, src/media/overlay.ts videoEncoding). Default: H.264 at `crf`/`preset`, muxer from the extension.
+   */
+  encoding?: { encoder: string[]; muxer: string };
   /** Mark amplitude multiplier. Default 1.4 (see VIDEO_STRENGTH). */
   strength?: number;
 }
@@ -77,7 +82,10 @@ export async function embedVideoWatermark(input: string, output: string, id: Uin
       '-hide_banner', '-loglevel', 'error', '-y',
       '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', rate, '-i', 'pipe:0',
       '-i', input, '-map', '0:v:0', ...(hasAudio ? ['-map', '1:a', '-c:a', 'copy'] : []),
-      '-c:v', 'libx264', '-crf', String(crf), '-preset', preset, '-pix_fmt', 'yuv420p', '-map_metadata', '1', output,
+      ...(opts.encoding?.encoder ?? ['-c:v', 'libx264', '-crf', String(crf), '-preset', preset]),
+      '-pix_fmt', 'yuv420p', '-map_metadata', '1',
+      ...(opts.encoding ? ['-f', opts.encoding.muxer] : []),
+      output,
     ],
     { stdio: ['pipe', 'ignore', 'pipe'] },
   );

@@ -51,3 +51,18 @@ describe('watermark findings through detect()', () => {
     expect((await detect(marked, { visible: false })).findings.some((f) => f.layer === 'watermark')).toBe(false);
   });
 });
+
+describe('video watermark as a label layer', () => {
+  it('label({ watermarkKey }) re-encodes with the input codec, keeps audio, then writes metadata; detect finds both', async () => {
+    const { detect, label } = await import('../../src/api.js');
+    const { watermarkIdOf } = await import('../../src/watermark/payload.js');
+    const out = join(dir, 'labelled.mp4');
+    const r = await label(src, { contentId: 'video-content' }, { output: out, visible: false, watermarkKey: KEY, onScreen: { preset: 'veryfast' } });
+    expect(r.layers).toEqual(['watermark', 'metadata']);
+    const info = await probe(out);
+    expect(info.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual(['audio:aac', 'video:h264']);
+    const d = await detect(out, { watermarkKey: KEY, visible: false });
+    expect(d.findings).toContainEqual(expect.objectContaining({ kind: 'watermark:tamga', value: expect.objectContaining({ id: Buffer.from(watermarkIdOf('video-content')).toString('hex') }) }));
+    expect(d.findings.some((f) => f.kind.endsWith(':tamga') && f.layer === 'metadata')).toBe(true);
+  }, 120_000);
+});
