@@ -17,18 +17,30 @@ export async function addAudioWatermark(input: string, format: string, output: s
   if (stream.duration * stream.rate * n * 4 > MAX_PCM_BYTES) {
     throw new TamgaError('INPUT_TOO_LARGE', `${input}: audio too long to watermark in memory (${Math.round(stream.duration)} s)`, { limit: MAX_PCM_BYTES });
   }
-  const { stdout } = await runFfmpeg(['-i', fileUrl(input), '-map', '0:a:0', '-f', 'f32le', '-ac', String(n), '-ar', String(stream.rate), 'pipe:1']);
+  const marked = embedAudioWatermark(await decodeChannels(input, n, stream.rate), stream.rate, watermarkIdOf(contentId), key);
+  const all = interleave(marked);
+  await runFfmpeg(
+    ['-y', '-f', 'f32le', '-ar', String(stream.rate), '-ac', String(n), '-i', 'pipe:0', '-i', fileUrl(input), '-map', '0:a', '-map_metadata', '1', ...encoder, '-f', muxer, fileUrl(output)],
+    { stdin: new Uint8Array(all.buffer, all.byteOffset, all.byteLength) },
+  );
+}
+
+/** The first audio stream of `path` decoded to `n` float channels at `rate`. */
+export async function decodeChannels(path: string, n: number, rate: number): Promise<Float32Array[]> {
+  const { stdout } = await runFfmpeg(['-i', fileUrl(path), '-map', '0:a:0', '-f', 'f32le', '-ac', String(n), '-ar', String(rate), 'pipe:1']);
   const all = new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength));
   const frames = Math.floor(all.length / n);
-  const channels = Array.from({ length: n }, (_, c) => {
+  return Array.from({ length: n }, (_, c) => {
     const ch = new Float32Array(frames);
     for (let i = 0; i < frames; i++) ch[i] = all[i * n + c]!;
     return ch;
   });
-  const marked = embedAudioWatermark(channels, stream.rate, watermarkIdOf(contentId), key);
-  for (let c = 0; c < n; c++) for (let i = 0; i < frames; i++) all[i * n + c] = marked[c]![i]!;
-  await runFfmpeg(
-    ['-y', '-f', 'f32le', '-ar', String(stream.rate), '-ac', String(n), '-i', 'pipe:0', '-i', fileUrl(input), '-map', '0:a', '-map_metadata', '1', ...encoder, '-f', muxer, fileUrl(output)],
-    { stdin: new Uint8Array(all.buffer, all.byteOffset, frames * n * 4) },
-  );
+}
+
+/** Planar channels to interleaved samples (what ffmpeg's f32le input expects). */
+export function interleave(channels: readonly Float32Array[]): Float32Array {
+  const n = channels.length;
+  const out = new Float32Array(channels[0]!.length * n);
+  for (let c = 0; c < n; c++) for (let i = 0; i < channels[c]!.length; i++) out[i * n + c] = channels[c]![i]!;
+  return out;
 }

@@ -7,6 +7,7 @@ import { FileReader, type ByteReader } from '../core/source.js';
 import type { Finding, SniffResult } from '../core/types.js';
 import { probe, runFfmpeg } from '../media/ffmpeg.js';
 import { DETECT_RATE, detectAudioWatermark, embedAudioWatermark } from './audio.js';
+import { decodeChannels, interleave } from './audio-layer.js';
 import { embedImageWatermarkBytes, keyFingerprint, watermarkFindings } from './image-layer.js';
 import { WATERMARK_ID_BYTES } from './payload.js';
 import { detectVideoWatermark, embedVideoWatermark } from './video.js';
@@ -43,14 +44,7 @@ async function decodePcm(path: string): Promise<{ channels: Float32Array[]; rate
   if (!audio) throw new TamgaError('CORRUPT_INPUT', `${path}: no audio stream`, { path });
   const rate = Number(audio.sample_rate ?? 44100);
   const n = audio.channels ?? 2;
-  const { stdout } = await runFfmpeg(['-i', path, '-map', '0:a:0', '-f', 'f32le', '-ac', String(n), '-ar', String(rate), 'pipe:1']);
-  const all = new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength));
-  const frames = Math.floor(all.length / n);
-  const channels = Array.from({ length: n }, (_, c) => {
-    const ch = new Float32Array(frames);
-    for (let i = 0; i < frames; i++) ch[i] = all[i * n + c]!;
-    return ch;
-  });
+  const channels = await decodeChannels(path, n, rate);
   return { channels, rate };
 }
 
@@ -91,9 +85,7 @@ export async function embedWatermarkFile(input: string, output: string, key: str
       } else if (kind.kind === 'audio') {
         const { channels, rate } = await decodePcm(input);
         const marked = embedAudioWatermark(channels, rate, payload, key);
-        const frames = marked[0]!.length;
-        const inter = new Float32Array(frames * marked.length);
-        marked.forEach((ch, c) => ch.forEach((v, i) => (inter[i * marked.length + c] = v)));
+        const inter = interleave(marked);
         await runFfmpeg(['-f', 'f32le', '-ar', String(rate), '-ac', String(marked.length), '-i', 'pipe:0', ...audioEncoderFor(output), '-y', tmp], {
           stdin: new Uint8Array(inter.buffer),
         });
