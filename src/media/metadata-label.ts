@@ -199,3 +199,33 @@ export async function detectAv(reader: ByteReader, format: Format, opts: DetectO
   }
   return findings;
 }
+
+/** One re-encoding step of the audio/video pipeline (cue, badge, watermark) and the layer it writes. */
+export interface MediaStep {
+  layer: Layer;
+  run: (input: string, output: string) => Promise<unknown>;
+}
+
+/**
+ * Labels through re-encoding steps run in order, each on the previous one's output (temp files
+ * beside the final one), so a later layer covers what the earlier ones added; then the metadata
+ * (and C2PA) layer on the result. No steps: the lossless metadata-only path.
+ */
+export function labelThroughSteps(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions, steps: readonly MediaStep[]): Promise<AdapterLabelOutput> {
+  if (!steps.length) return labelAvMetadata(reader, format, p, opts);
+  const produce = async (input: string, output: string): Promise<void> => {
+    const temps: string[] = [];
+    try {
+      let from = input;
+      for (const [i, step] of steps.entries()) {
+        const to = i === steps.length - 1 ? output : `${output}.step${i}.${format}`;
+        if (to !== output) temps.push(to);
+        await step.run(from, to);
+        from = to;
+      }
+    } finally {
+      for (const t of temps) rmSync(t, { force: true });
+    }
+  };
+  return labelTranscoded(reader, format, p, opts, produce, steps.map((s) => s.layer));
+}
