@@ -1,0 +1,19 @@
+/**
+ * The task a scan's worker threads run (piscina): verify one file. Everything crossing the thread
+ * boundary is plain data (the policy by id, options without functions), and the verdict comes back
+ * by structured clone, so a worker's result is the in-process result.
+ */
+import type { Policy } from '../core/types.js';
+import { verifyFile } from './file.js';
+import { policyDefinition } from './policies/index.js';
+import type { FileVerdict, VerifyOptions } from './types.js';
+
+export interface ScanTask {
+  path: string;
+  policy: Policy;
+  opts: VerifyOptions;
+}
+
+export default function verifyInWorker(task: ScanTask): Promise<FileVerdict> {
+  return verifyFile(task.path, policyDefinition(task.policy), task.opts);
+}
