@@ -9,14 +9,16 @@ import { TamgaError } from '../../src/core/errors.js';
 import { readTamgaProvenance, parseXmp } from '../../src/metadata/xmp.js';
 import { fuzzTargets, mutate, Rand, runCase, type FuzzTarget } from './engine.js';
 
+/** Per target; the slow ones (PDF through pdf.js/pdf-lib, multi-MB structured mutations) get fewer. */
 const CASES_PER_TARGET = Number(process.env.TAMGA_FUZZ_CASES ?? 150);
+const casesFor = (name: string) => (/pdf|matroska|webm|mkv|text|isobmff|m4a|mp4|mov/.test(name) ? Math.ceil(CASES_PER_TARGET / 5) : CASES_PER_TARGET);
 let targets: FuzzTarget[] = [];
 beforeAll(async () => {
   targets = await fuzzTargets();
 }, 60_000);
 
 describe('fuzz: mutated inputs end in a result or a TamgaError', () => {
-  it('covers every container and the XMP parser', () => {
+  it('covers every parser in src/formats and every adapter\'s detect and label', () => {
     const names = targets.map((t) => t.name);
     for (const f of ['jpeg', 'png', 'webp', 'tiff', 'gif']) {
       expect(names).toContain(`formats/${f}: read + planWrite`);
@@ -24,13 +26,25 @@ describe('fuzz: mutated inputs end in a result or a TamgaError', () => {
       expect(names).toContain(`label: ${f}`);
     }
     expect(names).toContain('metadata/xmp: parse + merge');
+    // Audio and video: each container module, through detect and the metadata-only label.
+    for (const [container, f] of [['id3', 'mp3'], ['wav', 'wav'], ['flac', 'flac'], ['ogg', 'ogg'], ['isobmff', 'm4a'], ['isobmff', 'mp4'], ['isobmff', 'mov'], ['matroska', 'webm'], ['matroska', 'mkv']]) {
+      expect(names).toContain(`formats/${container} (${f}): read + planWrite`);
+      expect(names).toContain(`detect: ${f}`);
+      expect(names).toContain(`label (metadata): ${f}`);
+    }
+    for (const n of ['formats/pdf: tail + incremental update', 'formats/pdf-fonts: font runs', 'detect: pdf', 'label: pdf']) expect(names).toContain(n);
+    for (const f of ['plain', 'markdown', 'html', 'srt', 'vtt', 'json']) {
+      expect(names).toContain(`formats/text (${f}): labeller`);
+      expect(names).toContain(`detect: text (${f})`);
+      expect(names).toContain(`label: text (${f})`);
+    }
   });
 
   it('runs every target without a crash or a hang', { timeout: 240_000 }, async () => {
     const failures: string[] = [];
     for (const [i, t] of targets.entries()) {
       const r = new Rand(0x7a3c + i);
-      for (let n = 0; n < CASES_PER_TARGET; n++) {
+      for (let n = 0; n < casesFor(t.name); n++) {
         const { input, steps } = mutate(t, r);
         const res = await runCase(t, input, 5000);
         if (!res.ok) failures.push(`${t.name} [${steps.join(' > ')}] ${res.kind}: ${res.message.split('\n')[0]}`);
