@@ -14,6 +14,9 @@ import { BADGE_POSITIONS } from './disclosure/mark.js';
 import { C2PA_READABLE_MIME, c2paFindings, mayHoldC2paStore, resolveC2paSigning, resolveTrustAnchors } from './metadata/c2pa.js';
 import { checkAudibleCue } from './media/cue.js';
 import { checkOnScreen } from './media/overlay.js';
+import { recordLabelOutput } from './ledger/index.js';
+import { LedgerStore } from './ledger/store.js';
+import { checkWatermarkKey, watermarkKeysOf } from './watermark/keys.js';
 
 const POLICIES: readonly Policy[] = ['kz', 'eu', 'cn', 'ca'];
 const C2PA_CONFLICTS: readonly C2paConflict[] = ['error', 'strip', 'ignore'];
@@ -25,11 +28,6 @@ function invalid(option: string, message: string): TamgaError {
 }
 
 const TEXT_POSITIONS: readonly string[] = ['start', 'end', 'both'];
-
-function checkWatermarkKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length < 8 || key.length > 1024) throw invalid('watermarkKey', 'expected a secret string of 8 to 1024 characters');
-  return key;
-}
 
 export function resolveLabelOptions(opts: LabelOptions): ResolvedLabelOptions {
   const policy = opts.policy ?? 'kz';
@@ -112,7 +110,10 @@ export async function label(source: Source, provenance: ProvenanceInput = {}, op
 
   const reader = await openSource(source, { wholeFileBelow: WHOLE_WRITE_LIMIT });
   let planSource: ByteReader | undefined;
+  let ledger: LedgerStore | undefined;
   try {
+    // Opened before labelling: a bad ledger fails the call before anything is written.
+    if (opts.ledger !== undefined) ledger = LedgerStore.open(opts.ledger);
     const s = await sniffReader(reader);
     const adapter = adapterFor(s, reader.name);
     const out = await adapter.label(reader, s.format, p, resolved);
@@ -134,8 +135,13 @@ export async function label(source: Source, provenance: ProvenanceInput = {}, op
       result.data = await renderPlan(out.from ?? reader, out.plan);
       result.bytes = result.data.length;
     }
+    if (ledger) {
+      const r = await recordLabelOutput(ledger, p, s.kind, s.format, dest ? { path: dest } : { bytes: result.data! });
+      result.ledger = { path: ledger.path, ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}) };
+    }
     return result;
   } finally {
+    ledger?.close();
     await planSource?.close();
     await reader.close();
   }
@@ -144,7 +150,7 @@ export async function label(source: Source, provenance: ProvenanceInput = {}, op
 /** Reads every label and signal tamga knows in one file or buffer. Reads headers, not payloads. */
 export async function detect(source: Source, opts: DetectOptions = {}): Promise<DetectResult> {
   if (opts.trustAnchors !== undefined) opts = { ...opts, trustAnchors: resolveTrustAnchors(opts.trustAnchors) };
-  if (opts.watermarkKey !== undefined) checkWatermarkKey(opts.watermarkKey);
+  watermarkKeysOf(opts); // checks watermarkKey / watermarkKeys before anything is read
   const reader = await openSource(source, { syncReads: Boolean(opts.syncReads) });
   try {
     const s = await sniffReader(reader);

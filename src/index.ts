@@ -62,3 +62,5 @@ export { checkOptOut, iterateOptOut, type OptOutItem, type OptOutOptions, type O
 export { OptOutLog, type OptOutLogEntry } from './optout/log.js';
 export type { OptOutPurpose, OptOutSignal, OptOutVerdict, SignalScope, SignalSource } from './optout/signals.js';
 export { VERSION } from './version.js';
+/** Which watermark key matched, as findings name it (`value.key`), without revealing the key. */
+export { keyFingerprint } from './watermark/image-layer.js';

@@ -6,6 +6,7 @@ import type { DetectOptions, Finding, Format, ImageFormat } from '../core/types.
 import { disclosureLine, disclosureTexts } from '../disclosure/catalogue.js';
 import { visibleStep } from '../disclosure/apply.js';
 import { watermarkFindings, watermarkImageStep } from '../watermark/image-layer.js';
+import { watermarkKeysOf } from '../watermark/keys.js';
 import { pixelFindings } from '../verify/visible.js';
 import { gifContainer } from '../formats/gif.js';
 import { jpegContainer } from '../formats/jpeg.js';
@@ -150,7 +151,9 @@ async function detectImage(reader: ByteReader, format: Format, opts: DetectOptio
   }
   if (meta.c2pa) findings.push(...(await c2paStoreFindings(reader, format, whereOf(meta.c2pa), opts)));
   findings.push(...(await pixelFindings(reader, opts)));
-  if (opts.watermarkKey) findings.push(...(await watermarkFindings(reader, [opts.watermarkKey])));
+  // One decode of the pixels; every key is tried on it.
+  const keys = watermarkKeysOf(opts);
+  if (keys.length) findings.push(...(await watermarkFindings(reader, keys)));
   return findings;
 }
 

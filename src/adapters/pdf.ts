@@ -165,10 +165,50 @@ function handleC2pa(doc: PDFDocument, name: string, opts: ResolvedLabelOptions):
   }
 }
 
-async function labelPdf(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+/**
+ * pdf-lib walks what the document says without guarding every shape: a page tree whose Kids point
+ * back up overflows the stack, a wrong object type is a TypeError. Past the parse, any such
+ * failure is a defect of the input.
+ */
+async function labelPdf(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+  try {
+    return await labelPdfDocument(reader, format, p, opts);
+  } catch (e) {
+    if (e instanceof TamgaError) throw e;
+    throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: cannot label this document's structure: ${(e as Error).message}`, { format: 'pdf' }, { cause: e });
+  }
+}
+
+/** Cross-reference stream field widths are at most 8 bytes; /Index counts beyond this are no real document. */
+const MAX_XREF_WIDTH = 8;
+const MAX_XREF_ENTRIES = 1 << 24;
+
+/**
+ * pdf-lib reads cross-reference streams entry by entry for the /W widths and /Index counts the
+ * dictionary states, without checking them against the stream: /W [4294967295 4 2] (found by the
+ * fuzzer) is a synchronous loop of billions. Refuse such dictionaries before parsing.
+ */
+function checkXrefStreamDictionaries(bytes: Uint8Array, name: string): void {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const refuse = (what: string) => new TamgaError('CORRUPT_INPUT', `${name}: pdf: cross-reference stream with ${what}`, { format: 'pdf' });
+  for (let at = b.indexOf('/W'); at >= 0; at = b.indexOf('/W', at + 2)) {
+    const w = /^\/W\s*\[\s*(\d+)\s+(\d+)\s+(\d+)/.exec(b.toString('latin1', at, at + 80));
+    if (w && [w[1], w[2], w[3]].some((x) => Number(x) > MAX_XREF_WIDTH)) throw refuse(`field widths ${w[0].slice(2).trim()}]`);
+  }
+  for (let at = b.indexOf('/Index'); at >= 0; at = b.indexOf('/Index', at + 6)) {
+    const list = /^\/Index\s*\[([\d\s]*)\]/.exec(b.toString('latin1', at, at + 4096));
+    const nums = list ? list[1]!.trim().split(/\s+/).map(Number) : [];
+    let entries = 0;
+    for (let i = 1; i < nums.length; i += 2) entries += nums[i]!;
+    if (entries > MAX_XREF_ENTRIES) throw refuse(`${entries} entries in /Index`);
+  }
+}
+
+async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
   const tail = await readPdfTail(reader);
   if (isEncrypted(tail)) throw encryptedError(reader.name);
   const bytes = await reader.read(0, reader.size);
+  checkXrefStreamDictionaries(bytes, reader.name);
   const doc = await loadPdf(bytes, reader.name);
   doc.registerFontkit(fontkit);
   const ctx = doc.context;
@@ -258,7 +298,34 @@ async function labelPdf(reader: ByteReader, _format: Format, p: Provenance, opts
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 let pdfjsModule: Promise<PdfJs> | undefined;
-const pdfjs = () => (pdfjsModule ??= import('pdfjs-dist/legacy/build/pdf.mjs'));
+const pdfjs = () => (pdfjsModule ??= (ignorePdfJsStrayRejections(), import('pdfjs-dist/legacy/build/pdf.mjs')));
+
+/** The exceptions pdf.js raises on a malformed document (its BaseException subclasses). */
+const PDFJS_PARSE_ERRORS = new Set(['FormatError', 'ParserEOFException', 'XRefEntryException', 'XRefParseException', 'MissingDataException', 'InvalidPDFException', 'UnknownErrorException', 'JpegError', 'JpxError', 'Jbig2Error']);
+export const isPdfJsParseError = (e: unknown): boolean => e instanceof Error && PDFJS_PARSE_ERRORS.has(e.name);
+
+/**
+ * pdf.js 4.9 prefetches the last kid of the page tree into a cache and never awaits it when the
+ * walk fails first (a cyclic or broken tree): a rejected promise nobody handles, which ends a
+ * Node process. Those rejections are dropped; any other keeps Node's default (thrown) unless the
+ * application listens for them itself.
+ */
+function ignorePdfJsStrayRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    if (isPdfJsParseError(reason)) return;
+    if (process.listenerCount('unhandledRejection') === 1) throw reason;
+  });
+}
+
+/** A pdf.js call on an opened document: its parse errors are CORRUPT_INPUT, like a failed open. */
+async function pdfJsCall<T>(name: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (!isPdfJsParseError(e)) throw e;
+    throw new TamgaError('CORRUPT_INPUT', `${name}: pdf: ${(e as Error).message}`, { format: 'pdf' }, { cause: e });
+  }
+}
 
 /** Phrases that count as a stamp: the catalogue in every language, lower-cased, spaces removed. */
 const STAMP_PHRASES: string[] = (() => {
@@ -272,19 +339,32 @@ function squash(s: string): string {
 }
 
 const RANGE_CHUNK = 64 << 10;
+/**
+ * Files up to this size are handed to pdf.js whole. Its range-request mode retries a read that a
+ * broken file can never satisfy in an endless microtask loop (a self-extending object stream found
+ * by the fuzzer hangs the process); given the whole file it reports the damage instead.
+ */
+const WHOLE_PARSE_LIMIT = 32 << 20;
 
-/** pdf.js reads the file through range requests on the ByteReader: only the parts it needs. */
+/** pdf.js reads small files whole, and larger ones through range requests on the ByteReader: only the parts it needs. */
 async function openWithPdfJs(reader: ByteReader) {
   const lib = await pdfjs();
-  const initial = await reader.read(0, Math.min(reader.size, RANGE_CHUNK));
-  const transport = new lib.PDFDataRangeTransport(reader.size, Uint8Array.from(initial));
-  transport.requestDataRange = (begin: number, end: number) => {
-    reader.read(begin, Math.min(end, reader.size) - begin).then(
-      (b) => transport.onDataRange(begin, Uint8Array.from(b)),
-      () => transport.abort(),
-    );
-  };
-  const task = lib.getDocument({ range: transport, length: reader.size, rangeChunkSize: RANGE_CHUNK, disableAutoFetch: true, disableStream: true, disableFontFace: true, verbosity: 0, isEvalSupported: false, useSystemFonts: false, stopAtErrors: false });
+  const common = { disableFontFace: true, verbosity: 0, isEvalSupported: false, useSystemFonts: false, stopAtErrors: false } as const;
+  let source: Parameters<typeof lib.getDocument>[0];
+  if (reader.size <= WHOLE_PARSE_LIMIT) {
+    source = { data: Uint8Array.from(await reader.read(0, reader.size)), ...common };
+  } else {
+    const initial = await reader.read(0, Math.min(reader.size, RANGE_CHUNK));
+    const transport = new lib.PDFDataRangeTransport(reader.size, Uint8Array.from(initial));
+    transport.requestDataRange = (begin: number, end: number) => {
+      reader.read(begin, Math.min(end, reader.size) - begin).then(
+        (b) => transport.onDataRange(begin, Uint8Array.from(b)),
+        () => transport.abort(),
+      );
+    };
+    source = { range: transport, length: reader.size, rangeChunkSize: RANGE_CHUNK, disableAutoFetch: true, disableStream: true, ...common };
+  }
+  const task = lib.getDocument(source);
   try {
     return await task.promise;
   } catch (e) {
@@ -341,8 +421,7 @@ async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOption
       const pagesWith: number[] = [];
       const pagesWithout: number[] = [];
       for (let i = 1; i <= doc.numPages; i++) {
-        const page = await doc.getPage(i);
-        const content = await page.getTextContent();
+        const content = await pdfJsCall(reader.name, async () => (await doc.getPage(i)).getTextContent());
         const s = squash(content.items.map((it) => ('str' in it ? it.str : '')).join(''));
         (phrases.some((ph) => s.includes(ph)) ? pagesWith : pagesWithout).push(i);
       }
@@ -351,6 +430,23 @@ async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOption
       }
     }
     return findings;
+  } finally {
+    await doc.destroy();
+  }
+}
+
+/** The text of the first `maxPages` pages, a line per text line (the ledger's PDF fingerprint reads it). */
+export async function pdfPageText(reader: ByteReader, maxPages: number): Promise<string> {
+  const tail = await readPdfTail(reader);
+  if (isEncrypted(tail)) throw encryptedError(reader.name);
+  const doc = await openWithPdfJs(reader);
+  try {
+    const parts: string[] = [];
+    for (let i = 1; i <= Math.min(doc.numPages, maxPages); i++) {
+      const content = await pdfJsCall(reader.name, async () => (await doc.getPage(i)).getTextContent());
+      parts.push(content.items.map((it) => ('str' in it ? it.str + (it.hasEOL ? '\n' : '') : '')).join(''));
+    }
+    return parts.join('\n');
   } finally {
     await doc.destroy();
   }

@@ -9,8 +9,10 @@ import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { FRONT_MATTER_PREFIX, HTML_BADGE_CLASS, TextLabeller, textFlavourOf, type TextFlavour, type TextLabelPlan } from '../formats/text.js';
 import { tc260Fields } from '../metadata/xmp.js';
 import { TOOL_ID } from '../version.js';
+import { keyFingerprint } from '../watermark/image-layer.js';
+import { watermarkKeysOf } from '../watermark/keys.js';
 import { watermarkIdOf } from '../watermark/payload.js';
-import { detectTextWatermark, stripTextWatermark, TextWatermarkEmbedder } from '../watermark/text.js';
+import { detectTextWatermark, detectTextWatermarkKeys, stripTextWatermark, TextWatermarkEmbedder } from '../watermark/text.js';
 import { xmpLabelFor } from './image.js';
 import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
@@ -73,6 +75,10 @@ async function labelText(reader: ByteReader, _format: Format, p: Provenance, opt
   const head = Buffer.from(headBytes).toString('utf8');
   const flavour = textFlavourOf(head, reader.path);
   const disclosure = xmpLabelFor(p, opts).disclosure.line;
+  // Relabelling keeps one visible disclosure: an output of ours already shows it (metadata and watermark are replaced).
+  const tail = reader.size > headBytes.length ? Buffer.from(await reader.read(reader.size - Math.min(reader.size - headBytes.length, 64 << 10), Math.min(reader.size - headBytes.length, 64 << 10))).toString('utf8') : '';
+  // (Our watermark's variation selectors may sit inside an earlier line: compare without them.)
+  const disclosed = opts.visible && (flavour === 'html' ? head.includes(HTML_BADGE_CLASS) : stripTextWatermark(head).text.includes(disclosure) || stripTextWatermark(tail).text.includes(disclosure));
   const layers: Layer[] = [];
   const skipped: AdapterLabelOutput['skipped'] = [];
   if (opts.visible) layers.push('visible');
@@ -89,7 +95,7 @@ async function labelText(reader: ByteReader, _format: Format, p: Provenance, opt
     position: opts.textPosition ?? 'start',
     jsonFields,
     newline: head.includes('\r\n') ? '\r\n' : '\n',
-    ...(opts.visible ? { disclosure } : {}),
+    ...(opts.visible && !disclosed ? { disclosure } : {}),
     ...(opts.metadata && HAS_MARKERS.has(flavour) ? { markers: [...markersFor(p, disclosure), ...(opts.reserveTraining && flavour === 'html' ? [TDM_RESERVATION_META] : [])] } : {}),
     ...(opts.watermarkKey ? { watermark: new TextWatermarkEmbedder(opts.watermarkKey, watermarkIdOf(p.contentId)) } : {}),
   });
@@ -297,18 +303,16 @@ async function detectText(reader: ByteReader, _format: Format, opts: DetectOptio
   if (flavour === 'html' && head.includes(HTML_BADGE_CLASS)) {
     findings.push({ layer: 'visible', kind: 'html:badge', value: { class: HTML_BADGE_CLASS }, confidence: 1, where: `html@char ${head.indexOf(HTML_BADGE_CLASS)}` });
   }
-  if (opts.watermarkKey) {
-    const w = detectTextWatermark(tail === undefined ? head : head + tail, opts.watermarkKey);
-    if (w) {
-      const matches = markers.contentId && Buffer.from(watermarkIdOf(markers.contentId)).toString('hex') === w.payload;
-      findings.push({
-        layer: 'watermark',
-        kind: 'watermark:tamga-text',
-        value: { ...w, ...(matches ? { contentId: markers.contentId } : {}) },
-        confidence: w.confidence,
-        where: `text:variation-selectors`,
-      });
-    }
+  // The clusters are read once; every key is tried on them.
+  for (const [key, w] of detectTextWatermarkKeys(tail === undefined ? head : head + tail, watermarkKeysOf(opts))) {
+    const matches = markers.contentId && Buffer.from(watermarkIdOf(markers.contentId)).toString('hex') === w.payload;
+    findings.push({
+      layer: 'watermark',
+      kind: 'watermark:tamga-text',
+      value: { ...w, key: keyFingerprint(key), ...(matches ? { contentId: markers.contentId } : {}) },
+      confidence: w.confidence,
+      where: `text:variation-selectors`,
+    });
   }
   if (!opts.labelsOnly) {
     const inv = invisibleCharacters(tail === undefined ? head : head + tail);

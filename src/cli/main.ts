@@ -5,9 +5,12 @@ import { registerDetectCommand } from './commands/detect.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerOptoutCommand } from './commands/optout.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerScanCommand } from './commands/scan.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerStripCommand } from './commands/strip.js';
 import { registerWatermarkCommand } from './commands/watermark.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './output.js';
 
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   registerKeygenCommand(program);
   registerOptoutCommand(program);
   registerScanCommand(program);
+  registerReportCommand(program);
+  registerWorkerCommand(program);
+  registerServeCommand(program);
   registerStripCommand(program);
   registerWatermarkCommand(program);
   return program;

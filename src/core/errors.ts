@@ -25,6 +25,10 @@ export const ERROR_CODES = {
   ENCRYPTED_INPUT: 'ENCRYPTED_INPUT',
   /** ffmpeg/ffprobe could not be run or failed; `details.stderr` holds the tail of its stderr. */
   FFMPEG_FAILED: 'FFMPEG_FAILED',
+  /** The job queue (Redis, `--queue`) could not be reached, answered an error, or a job there is missing or unfinished. */
+  QUEUE_FAILED: 'QUEUE_FAILED',
+  /** The ledger (`--ledger`, SQLite) could not be opened, read or written: not a ledger, corrupt, locked, or a newer schema. */
+  LEDGER_FAILED: 'LEDGER_FAILED',
 } as const;
 
 export type TamgaErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

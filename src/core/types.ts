@@ -87,6 +87,8 @@ export interface LabelOptions {
   audibleCue?: AudibleCueOptions;
   /** Video: how the on-screen badge is written when the visible layer is on (the video re-encoded). */
   onScreen?: OnScreenOptions;
+  /** Record the labelled output in this ledger file (SQLite, created if absent): content id, SHA-256, perceptual fingerprint, provider, time. */
+  ledger?: string;
 }
 
 /** The on-screen label of video. */
@@ -134,6 +136,8 @@ export interface DetectOptions {
   syncReads?: boolean;
   /** The watermark key to look for in text and images (a tamga watermark is only found with its key). */
   watermarkKey?: string;
+  /** More keys to try (with `watermarkKey`): the media is decoded once and each key found gives its own finding, named by `keyFingerprint`. */
+  watermarkKeys?: string[];
 }
 
 export interface LabelResult {
@@ -150,6 +154,8 @@ export interface LabelResult {
   skipped?: { layer: Layer; reason: string }[];
   /** Bytes of the output. */
   bytes: number;
+  /** With `ledger`: where the output was recorded and its fingerprint method (absent: SHA-256 only). */
+  ledger?: { path: string; fingerprint?: string };
 }
 
 export interface DetectResult {

@@ -231,11 +231,15 @@ function rebuildUdta(b: Uint8Array | undefined, write: AvMetadataWrite, quicktim
   return box('udta', ...parts);
 }
 
+/** moov/trak/mdia/minf/stbl is 5 deep; a hostile file may nest these boxes until the stack runs out. */
+const MAX_OFFSET_PATH_DEPTH = 16;
+
 /** Calls `visit` for every stco/co64 box inside an in-memory moov. */
-function forEachChunkOffsetTable(b: Uint8Array, from: number, to: number, visit: (k: Box) => void): void {
+function forEachChunkOffsetTable(b: Uint8Array, from: number, to: number, visit: (k: Box) => void, depth = 0): void {
+  if (depth > MAX_OFFSET_PATH_DEPTH) throw corrupt(FORMAT, `boxes nested more than ${MAX_OFFSET_PATH_DEPTH} deep`, from);
   for (const k of childBoxes(b, from, to)) {
     if (k.type === 'stco' || k.type === 'co64') visit(k);
-    else if (OFFSET_PATH.has(k.type)) forEachChunkOffsetTable(b, k.offset + k.headerSize, k.offset + k.size, visit);
+    else if (OFFSET_PATH.has(k.type)) forEachChunkOffsetTable(b, k.offset + k.headerSize, k.offset + k.size, visit, depth + 1);
   }
 }
 

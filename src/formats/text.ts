@@ -1,4 +1,5 @@
 import { extname } from 'node:path';
+import { TamgaError } from '../core/errors.js';
 import type { TextWatermarkEmbedder } from '../watermark/text.js';
 
 /**
@@ -89,6 +90,12 @@ function parseCueTime(t: string): number | undefined {
   return ((Number(m[1] ?? 0) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number(m[4]);
 }
 
+/** Line-based flavours hold one line in memory; a file that is one endless line is refused, not buffered. */
+export const MAX_LINE_CHARS = 64 << 20;
+/** JSON: the labeller keeps a stack of open containers; no API answer nests anywhere near this. */
+const MAX_JSON_DEPTH = 1 << 16;
+const MAX_JSON_KEY = 4096;
+
 /** How long the disclosure cue stays on screen (GB 45438 asks >= 2 s for video; 5 s reads comfortably). */
 export const DISCLOSURE_CUE_MS = 5000;
 const TIMING = /^\s*(\S+)\s+-->\s+(\S+)/;
@@ -113,6 +120,13 @@ export class TextLabeller {
   private htmlTag = '';
   private htmlQuote = '';
   private htmlRaw = '';
+  /** The last 3 characters of htmlTag, and whether its last non-space character is '='. */
+  private htmlTail = '';
+  private htmlAfterEquals = false;
+  /** An earlier marker tag was just dropped: its line break goes with it. */
+  private htmlDropLineBreak = false;
+  /** Whitespace before the tag being read: dropped with the tag when it is an earlier marker. */
+  private htmlSpaceBeforeTag = '';
   private metaAt: 'head' | 'html' | 'start' = 'start';
   private badgeAt: 'body' | '/head' | 'start' = 'start';
   private metaDone = false;
@@ -183,13 +197,18 @@ export class TextLabeller {
       this.carry = s.slice(cut);
       this.pushMarkup(s.slice(0, cut));
     } else {
-      const text = this.pendingLine + chunk;
+      // Only the new chunk can hold the next newline, and the held line is joined once when it
+      // ends: searching or copying it on every chunk would make a long line quadratic.
       let from = 0;
-      for (let nl = text.indexOf('\n', from); nl >= 0; nl = text.indexOf('\n', from)) {
-        this.line(text.slice(from, nl + 1));
+      for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
+        this.line(this.pendingLine + chunk.slice(from, nl + 1));
+        this.pendingLine = '';
         from = nl + 1;
       }
-      this.pendingLine = text.slice(from);
+      this.pendingLine += chunk.slice(from);
+      if (this.pendingLine.length > MAX_LINE_CHARS) {
+        throw new TamgaError('INPUT_TOO_LARGE', `a line of more than ${MAX_LINE_CHARS} characters: ${this.plan.flavour} text is labelled line by line`, { limit: MAX_LINE_CHARS });
+      }
     }
     return this.drain();
   }
@@ -409,9 +428,17 @@ export class TextLabeller {
       return;
     }
     if (this.cueState === 'text') {
-      // Cue text may hold tags (<i>, <v Speaker>): mark only the text between them.
-      const parts = l.split(/(<[^>]*>)/);
-      this.out.push(parts.map((p, i) => (i % 2 === 1 ? p : this.mark(p))).join(''));
+      // Cue text may hold tags (<i>, <v Speaker>): mark only the text between them. Scanned with
+      // indexOf, not split(/(<[^>]*>)/), which is quadratic on a line of '<' without a '>'.
+      let out = '';
+      let at = 0;
+      for (let lt = l.indexOf('<'); lt >= 0; lt = l.indexOf('<', at)) {
+        const gt = l.indexOf('>', lt + 1);
+        if (gt < 0) break;
+        out += this.mark(l.slice(at, lt)) + l.slice(lt, gt + 1);
+        at = gt + 1;
+      }
+      this.out.push(out + this.mark(l.slice(at)));
       return;
     }
     this.out.push(l);
@@ -442,18 +469,27 @@ export class TextLabeller {
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i]!;
       if (this.htmlMode === 'tag' || this.htmlMode === 'comment') {
+        // Per character, only O(1) work on the tag held so far (no slice, test or endsWith of it):
+        // a tag or comment megabytes long must not cost time quadratic in its length.
         this.htmlTag += c;
+        if (this.htmlTag.length > MAX_LINE_CHARS) {
+          throw new TamgaError('INPUT_TOO_LARGE', `an HTML tag or comment of more than ${MAX_LINE_CHARS} characters`, { limit: MAX_LINE_CHARS });
+        }
+        const tail = this.htmlTail;
+        this.htmlTail = (tail + c).slice(-3);
         if (this.htmlMode === 'comment') {
-          if (this.htmlTag.endsWith('-->')) this.closeTag();
+          if (this.htmlTail === '-->') this.closeTag();
           continue;
         }
-        if (this.htmlTag === '<!--') {
+        if (this.htmlTag.length === 4 && this.htmlTail === '!--') {
           this.htmlMode = 'comment';
           continue;
         }
+        const afterEquals = this.htmlAfterEquals;
+        if (!/\s/.test(c)) this.htmlAfterEquals = c === '=';
         if (this.htmlQuote) {
           if (c === this.htmlQuote) this.htmlQuote = '';
-        } else if ((c === '"' || c === "'") && /=\s*$/.test(this.htmlTag.slice(0, -1))) {
+        } else if ((c === '"' || c === "'") && afterEquals) {
           this.htmlQuote = c;
         } else if (c === '>') {
           this.closeTag();
@@ -469,10 +505,23 @@ export class TextLabeller {
             continue;
           }
         }
-        flushText();
+        // Whitespace-only text before a tag waits for the tag: it goes if the tag is dropped.
+        if (this.htmlMode === 'text' && /^\s+$/.test(text)) {
+          this.htmlSpaceBeforeTag = text;
+          text = '';
+        } else flushText();
         this.htmlMode = 'tag';
         this.htmlTag = '<';
+        this.htmlTail = '<';
+        this.htmlAfterEquals = false;
         continue;
+      }
+      if (this.htmlDropLineBreak) {
+        if (c === '\r' || c === '\n') {
+          if (c === '\n') this.htmlDropLineBreak = false;
+          continue;
+        }
+        this.htmlDropLineBreak = false;
       }
       text += c;
     }
@@ -487,6 +536,21 @@ export class TextLabeller {
     const m = /^<(\/?)([A-Za-z][A-Za-z0-9-]*)/.exec(tag);
     const name = m?.[2]?.toLowerCase() ?? '';
     const closing = m?.[1] === '/';
+    const space = this.htmlSpaceBeforeTag;
+    this.htmlSpaceBeforeTag = '';
+    // Earlier tamga markers are replaced on re-labelling, and a TDMRep reservation we write replaces
+    // the page's own one (never two; otherwise theirs stays). A dropped tag takes its line with it.
+    const replaced =
+      !wasRaw &&
+      !closing &&
+      name === 'meta' &&
+      (/\bname="(?:ai-generated|ai-disclosure|tamga:[^"]*|digital-source-type|AIGC)"/.test(tag) ||
+        (/\bname=["']?tdm-reservation\b/i.test(tag) && Boolean(this.plan.markers?.some((m) => m.name === 'tdm-reservation'))));
+    if (replaced) {
+      this.htmlDropLineBreak = true;
+      return;
+    }
+    if (space) this.out.push(this.mark(space));
     if (wasRaw) {
       if (closing && name === wasRaw) {
         this.htmlRaw = '';
@@ -502,10 +566,6 @@ export class TextLabeller {
       this.out.push(tag);
       return;
     }
-    // Earlier tamga markers and badges are replaced on re-labelling.
-    if (!closing && name === 'meta' && /\bname="(?:ai-generated|ai-disclosure|tamga:[^"]*|digital-source-type|AIGC)"/.test(tag)) return;
-    // A TDMRep reservation we write replaces the page's own one (never two); otherwise theirs stays.
-    if (!closing && name === 'meta' && /\bname=["']?tdm-reservation\b/i.test(tag) && this.plan.markers?.some((m) => m.name === 'tdm-reservation')) return;
     if (closing && name === 'body' && this.wantEnd && !this.endBadgeDone) {
       this.endBadgeDone = true;
       this.out.push(htmlBadge(this.plan.disclosure!, 'end') + this.plan.newline);
@@ -541,7 +601,7 @@ export class TextLabeller {
           this.jsonEscape = true;
         } else if (c === '"') {
           this.jsonInString = false;
-          if (this.jsonIsKey) this.jsonKey = this.jsonKeyBuf;
+          if (this.jsonIsKey) this.jsonKey = this.jsonKeyBuf.length > MAX_JSON_KEY ? '' : this.jsonKeyBuf;
           if (this.jsonMarked) {
             this.flushJsonSpan();
             if (this.wantEnd) this.out.push(`\\n\\n${jsonInner(d!)}`);
@@ -552,17 +612,20 @@ export class TextLabeller {
         }
         if (this.jsonMarked) this.jsonSpan += c;
         else {
-          if (this.jsonIsKey && this.jsonInString) this.jsonKeyBuf += c;
+          // A key longer than any field name cannot match one: stop collecting it (and never match).
+          if (this.jsonIsKey && this.jsonInString && this.jsonKeyBuf.length <= MAX_JSON_KEY) this.jsonKeyBuf += c;
           plain += c;
         }
         continue;
       }
       switch (c) {
         case '{':
+          if (this.jsonStack.length >= MAX_JSON_DEPTH) throw new TamgaError('INPUT_TOO_LARGE', `JSON nested more than ${MAX_JSON_DEPTH} deep`, { limit: MAX_JSON_DEPTH });
           this.jsonStack.push('{');
           this.jsonExpectKey = true;
           break;
         case '[':
+          if (this.jsonStack.length >= MAX_JSON_DEPTH) throw new TamgaError('INPUT_TOO_LARGE', `JSON nested more than ${MAX_JSON_DEPTH} deep`, { limit: MAX_JSON_DEPTH });
           this.jsonStack.push('[');
           this.jsonExpectKey = false;
           break;

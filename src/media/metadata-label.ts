@@ -19,6 +19,7 @@ import { wavContainer } from '../formats/wav.js';
 import { C2PA_SIGNABLE_MIME, signC2pa } from '../metadata/c2pa.js';
 import { mergeXmp, parseTc260 } from '../metadata/xmp.js';
 import { avWatermarkFindings } from '../watermark/file.js';
+import { watermarkKeysOf } from '../watermark/keys.js';
 import { AIGC_FIELD, TAMGA_FIELD, aigcJson, parseTamgaRecord, tamgaRecordJson } from './fields.js';
 
 /**
@@ -187,7 +188,8 @@ export async function detectAv(reader: ByteReader, format: Format, opts: DetectO
   if (!path) return findings;
   const scans: (() => Promise<Finding[]>)[] = [];
   if (opts.visible !== false) scans.push(() => scan(path));
-  if (opts.watermarkKey) scans.push(() => avWatermarkFindings(path, kind, opts.watermarkKey!));
+  const keys = watermarkKeysOf(opts);
+  if (keys.length) scans.push(() => avWatermarkFindings(path, kind, keys));
   for (const run of scans) {
     try {
       findings.push(...(await run()));

@@ -244,7 +244,8 @@ export function reportFromStore(store: RawStore): C2paManifestReport {
   const active = store.active_manifest ? manifests[store.active_manifest] : undefined;
   const statusCodes = [...new Set((store.validation_status ?? []).map((s) => s.code))];
   const digitalSourceTypes = new Set<string>();
-  for (const m of Object.values(manifests)) for (const a of actionsOf(m)) for (const t of sourceTypesOf(a)) digitalSourceTypes.add(t);
+  // c2pa-wasm's map order differs between processes: walk the manifests by label so reports are reproducible.
+  for (const label of Object.keys(manifests).sort()) for (const a of actionsOf(manifests[label]!)) for (const t of sourceTypesOf(a)) digitalSourceTypes.add(t);
   const report: C2paManifestReport = {
     validationState: STATE[store.validation_state ?? ''] ?? 'invalid',
     digitalSourceTypes: [...digitalSourceTypes],

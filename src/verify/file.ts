@@ -4,6 +4,7 @@ import { detect } from '../api.js';
 import { isTamgaError, TamgaError } from '../core/errors.js';
 import { BufferReader, describeSource, openSource, type Source } from '../core/source.js';
 import type { DetectOptions, DetectResult } from '../core/types.js';
+import { watermarkKeysOf } from '../watermark/keys.js';
 import { runSignalDetectors } from './signals/index.js';
 import { LOAD_LIMIT } from './signals/types.js';
 import type { FileVerdict, PolicyDefinition, VerdictError, VerifyOptions } from './types.js';
@@ -44,7 +45,8 @@ function detectOptions(opts: VerifyOptions): DetectOptions {
   if (opts.visible !== undefined) d.visible = opts.visible;
   if (opts.ocr !== undefined) d.ocr = opts.ocr;
   if (opts.trustAnchors !== undefined) d.trustAnchors = opts.trustAnchors;
-  if (opts.watermarkKey !== undefined) d.watermarkKey = opts.watermarkKey;
+  const keys = watermarkKeysOf(opts);
+  if (keys.length) d.watermarkKeys = keys;
   return d;
 }
 
@@ -59,6 +61,9 @@ async function verifyUnbounded(source: Source, path: string, policy: PolicyDefin
     findings: detected.findings,
     ...(detected.format ? { format: detected.format } : {}),
     kind,
+    pixels: opts.visible !== false,
+    ...(typeof input === 'string' ? { path: input } : {}),
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
     head: async (n) => (whole ? whole.subarray(0, n) : readHeadSync(input as string, n)),
     load: async () => {
       if (!whole) {

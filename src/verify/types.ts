@@ -121,11 +121,21 @@ export interface VerifyOptions {
   trustAnchors?: string;
   /** The key of tamga's invisible watermark: a watermark found with it is a label (watermark layer) and hard evidence. */
   watermarkKey?: string;
+  /** More watermark keys (with `watermarkKey`): a mark under any of them counts; the finding names the key by `keyFingerprint`, never the key. */
+  watermarkKeys?: string[];
+  /** A ledger file (`label --ledger`): files matching an entry, exactly or perceptually, are synthetic (`ledger-match` evidence). Opened read-only, once per scan. */
+  ledger?: string;
 }
 
 export interface ScanOptions extends VerifyOptions {
   /** Files verified at once. Default 16. */
   concurrency?: number;
+  /**
+   * Worker threads that verify files beside the main thread: a number (0 = all in the main thread)
+   * or `auto` (one per core, at most 8). The first files of a scan are verified in the main thread, so a
+   * small scan never starts them. Default 0.
+   */
+  workers?: number | 'auto';
   /** Only files matching one of these globs (relative to the root; a pattern without `/` matches the base name). */
   include?: string[];
   /** Skip files and directories matching one of these globs. */

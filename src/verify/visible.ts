@@ -34,7 +34,11 @@ interface Gray {
   scale: number;
 }
 
-async function luminance(input: string | Uint8Array): Promise<Gray> {
+/** The smallest seal the scan can read spans 7 modules of 1.5 analysis px (finderRatio). */
+const MIN_SEAL_PX = 7 * 1.5;
+
+/** The analysis copy, or undefined when it would be too small to hold a seal (read from the header alone: nothing decoded). */
+async function luminance(input: string | Uint8Array): Promise<Gray | undefined> {
   const img = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true }).autoOrient();
   const meta = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true }).metadata();
   const swap = (meta.orientation ?? 1) >= 5;
@@ -43,6 +47,8 @@ async function luminance(input: string | Uint8Array): Promise<Gray> {
   const s = Math.min(1, Math.sqrt(ANALYSIS_PIXELS / (w * h)));
   const tw = Math.max(1, Math.round(w * s));
   const th = Math.max(1, Math.round(h * s));
+  // An extreme strip (say 16.7M x 16 px) downscales to a line: decoding it would cost a gigabyte for nothing.
+  if (Math.min(tw, th) < MIN_SEAL_PX) return undefined;
   const { data, info } = await img
     .resize(tw, th, { fit: 'fill', kernel: 'linear' })
     .flatten({ background: '#000000' })
@@ -179,6 +185,7 @@ export function findSeals(g: Gray): (BadgeFinding & { confidence: number })[] {
 /** Findings for every tamga badge in the image (first frame of an animation). */
 export async function visibleBadgeFindings(input: string | Uint8Array): Promise<Finding[]> {
   const g = await luminance(input);
+  if (!g) return [];
   return findSeals(g).map(({ confidence, ...value }) => ({ layer: 'visible', kind: 'visible:tamga-badge', value, confidence, where: 'pixels' }));
 }
 

@@ -1,6 +1,6 @@
 import { TamgaError } from '../core/errors.js';
 import { fft } from './fft.js';
-import { decodePayloadSoft, encodePayloadBits, FALSE_POSITIVE_PER_ATTEMPT, MAX_ERASURES, PAYLOAD_CODE_BITS, WATERMARK_ID_BYTES } from './payload.js';
+import { decodePayloadSoft, encodePayloadBits, FALSE_POSITIVE_PER_DECODE, PAYLOAD_CODE_BITS, WATERMARK_ID_BYTES } from './payload.js';
 import { KeyedPrng } from './prng.js';
 
 /**
@@ -24,9 +24,9 @@ import { KeyedPrng } from './prng.js';
  *   positions, so an excerpt of one block's length (~9.7 s) decodes wherever it starts.
  * - Payload: id (8 bytes) + keyed 24-bit MAC, Reed-Solomon with 5 parity bytes, soft-decision
  *   erasure decoding of the least reliable bytes — the same code and false-positive argument as
- *   the image mark (src/watermark/image.ts): <= 2.3e-10 per decode attempt, so with
- *   MAX_ERASURES + 1 attempts for each of DECODE_CANDIDATES sync candidates the rate stays far
- *   below 1e-6 per item and key.
+ *   the image mark (FALSE_POSITIVE_PER_DECODE in payload.ts: <= 3.3e-9 per decode, all erasure
+ *   levels included), so with one decode for each of DECODE_CANDIDATES sync candidates the rate
+ *   stays far below 1e-6 per item and key.
  * - Volume changes flip nothing (correlation signs are scale-free); polarity inversion is caught
  *   by also trying the negated sign sequence.
  */
@@ -140,16 +140,46 @@ export function embedAudioWatermark(channels: Float32Array[], sampleRate: number
   const norm = Math.sqrt(2 / k.tones.length);
   const ramp = RAMP * sampleRate;
   const mark = new Float32Array(length);
+  const chip = sampledChip(k, sampleRate, length);
+  const period = chip.length;
+  for (let n = 0, p = 0; n < length; n++, p = p + 1 === period ? 0 : p + 1) {
+    const f = Math.floor(n / frameLen);
+    const pos = n - f * frameLen;
+    const edge = Math.min(pos, frameLen - pos);
+    const win = edge >= ramp ? 1 : 0.5 - 0.5 * Math.cos((Math.PI * edge) / ramp);
+    mark[n] = symbols[f % BLOCK]! * amp[f]! * win * chip[p]! * norm;
+  }
+  return channels.map((ch) => {
+    const out = new Float32Array(length);
+    for (let n = 0; n < length; n++) out[n] = Math.max(-1, Math.min(1, ch[n]! + mark[n]!));
+    return out;
+  });
+}
+
+/**
+ * The chip Σ_j cos(ω_j n / rate + φ_j) sampled at `rate`, for n in one period of the sampled
+ * sequence: every tone is a harmonic of 1/T, so the samples repeat after the least multiple of
+ * rate·T that is an integer (3072 at 48 kHz, 5 x 2822.4 = 14112 at 44.1 kHz). Tabulating one
+ * period makes the embedder O(1) per sample instead of O(tones). rate·T = rate·8/125, so an
+ * integer rate repeats within 125 frames; a fractional rate tabulates the whole signal.
+ */
+function sampledChip(k: Keyed, sampleRate: number, length: number): Float64Array {
+  let period = length;
+  for (let q = 1; q <= 125; q++) {
+    const p = q * sampleRate * T;
+    if (Math.abs(p - Math.round(p)) < 1e-6) {
+      period = Math.min(period, Math.round(p));
+      break;
+    }
+  }
+  period = Math.max(1, period);
+  const table = new Float64Array(period);
   // Tone oscillators advanced by rotation (one complex multiply per tone per sample).
   const cos = k.tones.map((t) => Math.cos(t.phase));
   const sin = k.tones.map((t) => Math.sin(t.phase));
   const stepC = k.tones.map((t) => Math.cos(t.omega / sampleRate));
   const stepS = k.tones.map((t) => Math.sin(t.omega / sampleRate));
-  for (let n = 0; n < length; n++) {
-    const f = Math.floor(n / frameLen);
-    const pos = n - f * frameLen;
-    const edge = Math.min(pos, frameLen - pos);
-    const win = edge >= ramp ? 1 : 0.5 - 0.5 * Math.cos((Math.PI * edge) / ramp);
+  for (let n = 0; n < period; n++) {
     let c = 0;
     for (let j = 0; j < cos.length; j++) {
       c += cos[j]!;
@@ -157,13 +187,9 @@ export function embedAudioWatermark(channels: Float32Array[], sampleRate: number
       sin[j] = sin[j]! * stepC[j]! + cos[j]! * stepS[j]!;
       cos[j] = nc;
     }
-    mark[n] = symbols[f % BLOCK]! * amp[f]! * win * c * norm;
+    table[n] = c;
   }
-  return channels.map((ch) => {
-    const out = new Float32Array(length);
-    for (let n = 0; n < length; n++) out[n] = Math.max(-1, Math.min(1, ch[n]! + mark[n]!));
-    return out;
-  });
+  return table;
 }
 
 /** r[n] = Σ_k x[n + k] · chip[k mod FRAME] for every n, by FFT (overlap-free: one big transform). */
@@ -256,7 +282,7 @@ export function detectAudioWatermark(mono16k: Float32Array, key: string): AudioW
     if (hit) {
       return {
         payload: hit.id,
-        pValue: FALSE_POSITIVE_PER_ATTEMPT * DECODE_CANDIDATES * (MAX_ERASURES + 1),
+        pValue: FALSE_POSITIVE_PER_DECODE * DECODE_CANDIDATES,
         blocks: Number((frames / BLOCK).toFixed(2)),
         offsetSeconds: (bestPhase + cand.start * FRAME) / DETECT_RATE,
         correctedBytes: hit.corrected,

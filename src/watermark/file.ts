@@ -113,7 +113,7 @@ export async function detectWatermarkFile(input: string, key: string): Promise<{
       return hit ? { payload: Buffer.from((hit.value as { id: string }).id, 'hex'), pValue: (hit.value as { pValue: number }).pValue } : undefined;
     }
     if (kind.kind === 'video' || kind.kind === 'audio') {
-      const [hit] = await avWatermarkFindings(input, kind.kind, key);
+      const [hit] = await avWatermarkFindings(input, kind.kind, [key]);
       return hit ? { payload: Buffer.from((hit.value as { id: string }).id, 'hex'), pValue: (hit.value as { pValue: number }).pValue } : undefined;
     }
     throw new TamgaError('UNSUPPORTED_FORMAT', `${input}: ${kind.kind} has no pixel or sample watermark`);
@@ -122,14 +122,25 @@ export async function detectWatermarkFile(input: string, key: string): Promise<{
   }
 }
 
-/** `watermark:tamga` findings for an audio or video file under `key` (decodes samples or sampled frames). */
-export async function avWatermarkFindings(path: string, kind: 'audio' | 'video', key: string): Promise<Finding[]> {
-  let hit: { payload: Uint8Array; pValue: number } | undefined;
-  if (kind === 'video') hit = (await detectVideoWatermark(path, [key])).get(key);
+/**
+ * `watermark:tamga` findings for an audio or video file, one per key found: the samples or the
+ * sampled frames are decoded once and every key is tried on them.
+ */
+export async function avWatermarkFindings(path: string, kind: 'audio' | 'video', keys: readonly string[]): Promise<Finding[]> {
+  if (!keys.length) return [];
+  const hits = new Map<string, { payload: Uint8Array; pValue: number }>();
+  if (kind === 'video') for (const [key, hit] of await detectVideoWatermark(path, keys)) hits.set(key, hit);
   else {
     const { stdout } = await runFfmpeg(['-i', path, '-map', '0:a:0', '-ac', '1', '-ar', String(DETECT_RATE), '-f', 'f32le', 'pipe:1']);
-    hit = detectAudioWatermark(new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength)), key);
+    const mono = new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength));
+    for (const key of keys) {
+      const hit = detectAudioWatermark(mono, key);
+      if (hit) hits.set(key, hit);
+    }
   }
-  if (!hit) return [];
-  return [{ layer: 'watermark', kind: 'watermark:tamga', value: { id: Buffer.from(hit.payload).toString('hex'), key: keyFingerprint(key), pValue: hit.pValue }, confidence: 1 - hit.pValue, where: kind === 'video' ? 'frames' : 'samples' }];
+  return keys.flatMap((key): Finding[] => {
+    const hit = hits.get(key);
+    if (!hit) return [];
+    return [{ layer: 'watermark', kind: 'watermark:tamga', value: { id: Buffer.from(hit.payload).toString('hex'), key: keyFingerprint(key), pValue: hit.pValue }, confidence: 1 - hit.pValue, where: kind === 'video' ? 'frames' : 'samples' }];
+  });
 }

@@ -25,10 +25,12 @@ export const PAYLOAD_CODE_BITS = PAYLOAD_CODE_BYTES * 8;
 /** Erasure levels tried per decode (0..MAX_ERASURES least reliable bytes; never all NSYM). */
 export const MAX_ERASURES = 4;
 /**
- * Per-decode-attempt false-positive bound: with v <= 4 erasures of the 5 parity bytes a random word
- * decodes with probability at most ~2^-8, and the keyed 24-bit MAC must then match (2^-24).
+ * False-positive bound of one decodePayloadSoft call on a random word: RS(16, 11) with v erasures
+ * accepts a random word with probability (ball of radius floor((5 - v) / 2) in n - v bytes) /
+ * 256^(5 - v): 7e-6, 1.6e-3, 2.1e-4, 0.05, 3.9e-3 for v = 0..4 (v = 3 still corrects one error),
+ * 0.056 in all, times 2^-24 for the keyed MAC.
  */
-export const FALSE_POSITIVE_PER_ATTEMPT = 2.3e-10;
+export const FALSE_POSITIVE_PER_DECODE = 0.056 * 2 ** -24;
 
 /** The 128 code bits (MSB first) for `id` under `key`; `domain` separates the media's MACs. */
 export function encodePayloadBits(id: Uint8Array, key: string, domain: string): Uint8Array {

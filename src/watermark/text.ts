@@ -157,19 +157,39 @@ export interface TextWatermarkDetection {
  * MAC matches: too short an excerpt, damage beyond what RS corrects, or another key's mark.
  */
 export function detectTextWatermark(text: string, key: string): TextWatermarkDetection | undefined {
+  return decodeClusters(clustersOf(text), key);
+}
+
+/** The detections under each key (keys without a mark are absent), from one pass over the text. */
+export function detectTextWatermarkKeys(text: string, keys: readonly string[]): Map<string, TextWatermarkDetection> {
+  const found = new Map<string, TextWatermarkDetection>();
+  const clusters = keys.length ? clustersOf(text) : [];
+  if (!clusters.length) return found;
+  for (const key of keys) {
+    const d = decodeClusters(clusters, key);
+    if (d) found.set(key, d);
+  }
+  return found;
+}
+
+/** Each cluster's 12 bits (codeword index << 8 | whitened byte): reading them needs no key. */
+function clustersOf(text: string): number[] {
+  const out: number[] = [];
+  for (const m of text.matchAll(CLUSTER_RUN)) if (m[0].length === CLUSTER_CHARS) out.push(clusterBits(m[0]));
+  return out;
+}
+
+function decodeClusters(clusterList: readonly number[], key: string): TextWatermarkDetection | undefined {
+  const clusters = clusterList.length;
+  if (clusters === 0) return undefined;
   const whiten = whitening(key);
   const votes = Array.from({ length: SYMBOLS }, () => new Map<number, number>());
-  let clusters = 0;
-  for (const m of text.matchAll(CLUSTER_RUN)) {
-    if (m[0].length !== CLUSTER_CHARS) continue;
-    clusters++;
-    const bits = clusterBits(m[0]);
+  for (const bits of clusterList) {
     const index = bits >> 8;
     const v = votes[index]!;
     const b = (bits & 0xff) ^ whiten[index]!;
     v.set(b, (v.get(b) ?? 0) + 1);
   }
-  if (clusters === 0) return undefined;
   const word = new Uint8Array(SYMBOLS);
   const erasures: number[] = [];
   votes.forEach((v, i) => {

@@ -95,17 +95,26 @@ export async function embedVideoWatermark(input: string, output: string, id: Uin
   const done = Promise.all([exited(dec, 'ffmpeg (decode)', () => decErr), exited(enc, 'ffmpeg (encode)', () => encErr)]);
 
   let frames = 0;
-  let pending: Buffer = Buffer.alloc(0);
+  // Pipe chunks (64 KiB) are copied once into the frame being filled: no re-concatenation per chunk.
+  let frame = Buffer.allocUnsafe(frameBytes);
+  let filled = 0;
   try {
     for await (const chunk of dec.stdout!) {
-      pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-      while (pending.length >= frameBytes) {
-        const frame: Buffer = Buffer.from(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
+      const bytes = chunk as Buffer;
+      for (let at = 0; at < bytes.length; ) {
+        const n = Math.min(frameBytes - filled, bytes.length - at);
+        bytes.copy(frame, filled, at, at + n);
+        filled += n;
+        at += n;
+        if (filled < frameBytes) continue;
         markLumaPlane(mark, frame);
         frames++;
+        const full = frame;
+        // The encoder's pipe may still hold the written frame: the next one gets its own buffer.
+        frame = Buffer.allocUnsafe(frameBytes);
+        filled = 0;
         // Backpressure: wait for the encoder when its pipe is full, so memory stays at a few frames.
-        if (!enc.stdin!.write(frame)) await new Promise((r) => enc.stdin!.once('drain', r));
+        if (!enc.stdin!.write(full)) await new Promise((r) => enc.stdin!.once('drain', r));
       }
     }
   } finally {

@@ -168,6 +168,26 @@ describe('text adapter round trips', () => {
     expectWatermark(d.findings);
   }, 60_000);
 
+  it('relabelling keeps one disclosure and one set of markers (plain text, Markdown, HTML)', async () => {
+    const html = '<!doctype html>\n<html><head><title>t</title></head>\n<body><p>Hello there, world.</p></body></html>\n';
+    for (const [name, input] of [['again.txt', body.slice(0, 400)], ['again.md', `# Title\n\n${body.slice(0, 300)}\n`], ['again.html', html]] as const) {
+      let src = join(dir, name);
+      writeFileSync(src, input);
+      const shapes: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const out = join(dir, `${i}-${name}`);
+        await label(src, {}, { output: out, watermarkKey: KEY, textPosition: 'both' });
+        // The content id and time change per run; the rest must not grow.
+        shapes.push(unmark(readFileSync(out, 'utf8')).replace(/(content|created-at|created_at|contentId|content_id|AIGC)[^\n]*/g, ''));
+        src = out;
+      }
+      expect(shapes[1], name).toBe(shapes[0]);
+      expect(shapes[2], name).toBe(shapes[0]);
+      // Start and end lines (badges in HTML); Markdown also states it in its front matter.
+      expect(shapes[0]!.split(RU).length - 1, name).toBe(name.endsWith('.md') ? 3 : 2);
+    }
+  });
+
   it('names flavours from content when there is no file name', () => {
     expect(textFlavourOf('WEBVTT\n\n00:01.000 --> 00:02.000\nhi')).toBe('vtt');
     expect(textFlavourOf('1\n00:00:01,000 --> 00:00:02,000\nhi')).toBe('srt');

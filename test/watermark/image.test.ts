@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TamgaError } from '../../src/core/errors.js';
+import { cyclicCrossCorrelation, cyclicCrossCorrelationPair, fft, spectrum } from '../../src/watermark/fft.js';
 import { detectImageWatermark, embedImageWatermark, type RawImage } from '../../src/watermark/image.js';
 import { corpusFile, hasCorpus } from '../helpers.js';
 
@@ -62,9 +63,31 @@ describe('image watermark', () => {
     ['screenshot: resize 0.8 + JPEG 80', (b: Buffer) => sharp(b).resize(512).jpeg({ quality: 80 }).toBuffer()],
     ['crop to 70%', (b: Buffer) => sharp(b).extract({ left: 90, top: 40, width: 448, height: 314 }).png().toBuffer()],
     ['WebP 80', (b: Buffer) => sharp(b).webp({ quality: 80 }).toBuffer()],
+    ['brightness +20% (saturated highlights)', (b: Buffer) => sharp(b).modulate({ brightness: 1.2 }).png().toBuffer()],
+    ['contrast +20% around mid-grey', (b: Buffer) => sharp(b).linear(1.2, -25.6).png().toBuffer()],
+    ['centre crop to 75% of the area', (b: Buffer) => sharp(b).extract({ left: 43, top: 30, width: 554, height: 388 }).png().toBuffer()],
+    ['rotate 2 degrees, cropped back to the original size', async (b: Buffer) => {
+      const turned = await sharp(b).rotate(2).png().toBuffer({ resolveWithObject: true });
+      const { width, height } = turned.info;
+      return sharp(turned.data).extract({ left: Math.floor((width - 640) / 2), top: Math.floor((height - 448) / 2), width: 640, height: 448 }).png().toBuffer();
+    }],
+    ['rotate -1.5 degrees on the enlarged canvas', (b: Buffer) => sharp(b).rotate(-1.5).png().toBuffer()],
   ])('survives %s', async (_name, attack) => {
     const d = detectImageWatermark(await raw(await attack(await encode(marked))), KEY);
     expect(decodesTo(d)).toBe(idHex);
+  });
+
+  it('survives Gaussian noise (sigma 5 per channel)', async () => {
+    let seed = 12345;
+    const uniform = () => ((seed = (seed * 1103515245 + 12345) >>> 0) + 0.5) / 2 ** 32;
+    const noisy = Uint8Array.from(marked.data, (v) => Math.round(v + 5 * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())));
+    expect(decodesTo(detectImageWatermark({ ...marked, data: noisy }, KEY))).toBe(idHex);
+  });
+
+  it.skipIf(!hasCorpus)('survives brightness +20% on a photo with large clipped highlights (regression: NaN in the detection plane)', async () => {
+    const photo = await raw(corpusFile('images/natural/kodim15.png'));
+    const bright = await raw(await sharp(await encode({ ...photo, data: embedImageWatermark(photo, ID, KEY) })).modulate({ brightness: 1.2 }).png().toBuffer());
+    expect(decodesTo(detectImageWatermark(bright, KEY))).toBe(idHex);
   });
 
   it('two keys coexist: each finds its own id', () => {
@@ -91,4 +114,47 @@ describe('image watermark', () => {
       expect(detectImageWatermark(photo, KEY), f).toBeUndefined();
     }
   }, 120_000);
+});
+
+describe('FFT helpers of the image detector', () => {
+  it('fft matches a direct DFT and inverts', () => {
+    const n = 16;
+    const re = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 1.3) + i * 0.1);
+    const im = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.7));
+    const fr = Float64Array.from(re);
+    const fi = Float64Array.from(im);
+    fft(fr, fi);
+    for (let k = 0; k < n; k++) {
+      let sr = 0;
+      let si = 0;
+      for (let t = 0; t < n; t++) {
+        const a = (-2 * Math.PI * k * t) / n;
+        sr += re[t]! * Math.cos(a) - im[t]! * Math.sin(a);
+        si += re[t]! * Math.sin(a) + im[t]! * Math.cos(a);
+      }
+      expect(fr[k]).toBeCloseTo(sr, 9);
+      expect(fi[k]).toBeCloseTo(si, 9);
+    }
+    fft(fr, fi, true);
+    for (let t = 0; t < n; t++) expect(fr[t]).toBeCloseTo(re[t]!, 9);
+  });
+
+  it('correlates two grids in one complex FFT pair exactly as one at a time', () => {
+    const n = 8;
+    const a = Float64Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.37));
+    const b = Float64Array.from({ length: n * n }, (_, i) => Math.cos(i * 0.91));
+    const t = Float64Array.from({ length: n * n }, (_, i) => ((i * 7) % 5) - 2);
+    const pair = cyclicCrossCorrelationPair(a, b, spectrum(t, n), n);
+    const ca = cyclicCrossCorrelation(a, t, n);
+    const cb = cyclicCrossCorrelation(b, t, n);
+    // C[d] = sum_k a[k + d] t[k], checked directly at one shift.
+    const d = 3 * n + 5;
+    let direct = 0;
+    for (let k = 0; k < n * n; k++) direct += a[(((Math.floor(k / n) + 3) % n) * n + ((k % n) + 5) % n)]! * t[k]!;
+    expect(ca[d]).toBeCloseTo(direct, 9);
+    for (let i = 0; i < n * n; i++) {
+      expect(pair.a[i]).toBeCloseTo(ca[i]!, 9);
+      expect(pair.b[i]).toBeCloseTo(cb[i]!, 9);
+    }
+  });
 });

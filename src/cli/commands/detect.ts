@@ -3,16 +3,20 @@ import { detect } from '../../api.js';
 import { resolveTrustAnchors } from '../../metadata/c2pa.js';
 import { isTamgaError, type TamgaError } from '../../core/errors.js';
 import type { DetectResult } from '../../core/types.js';
+import { closeLedgerReader, ledgerReader } from '../../ledger/index.js';
 import { hasMachineReadableLabel } from '../../verify/labels.js';
+import { ledgerFinding } from '../../verify/signals/ledger.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { formatFinding, reportError } from '../output.js';
 
-async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string }): Promise<number> {
+async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string; ledger?: string }): Promise<number> {
   const results: (DetectResult | { source: string; error: ReturnType<TamgaError['toJSON']> })[] = [];
   let code: number = EXIT.OK;
   // Read once for all files; a bad bundle is a usage error before any file is looked at.
   const trustAnchors = o.trustAnchors ? resolveTrustAnchors(o.trustAnchors) : undefined;
   const watermarkKey = o.watermarkKey ?? process.env.TAMGA_WATERMARK_KEY;
+  // Opened once for all files, read-only; a bad ledger fails before any file.
+  const ledger = o.ledger ? ledgerReader(o.ledger) : undefined;
   for (const file of files) {
     try {
       const r = await detect(file, {
@@ -22,6 +26,12 @@ async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: 
         ...(o.ocr ? { ocr: true } : {}),
         ...(watermarkKey !== undefined ? { watermarkKey } : {}),
       });
+      const match = ledger && r.kind ? await ledger.lookup(r.kind, r.format, { path: file }).catch((e: unknown) => {
+        // Undecodable media has no fingerprint (no finding); a failing ledger is reported.
+        if (isTamgaError(e) && e.code === 'LEDGER_FAILED') throw e;
+        return undefined;
+      }) : undefined;
+      if (match) r.findings.push(ledgerFinding(match));
       const labelled = hasMachineReadableLabel(r);
       if (o.requireLabel && !labelled && code === EXIT.OK) code = EXIT.CHECK_FAILED;
       results.push(r);
@@ -36,6 +46,7 @@ async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: 
       code = Math.max(code, exitCodeFor(e.code));
     }
   }
+  if (o.ledger) closeLedgerReader(o.ledger);
   if (o.json) console.log(JSON.stringify(results, null, 2));
   return code;
 }
@@ -52,7 +63,8 @@ export function registerDetectCommand(program: Command): void {
     .option('--ocr', 'also read the pixels with OCR for third-party disclosures ("AI-generated", "Made with AI"...)')
     .option('--watermark-key <key>', 'look for tamga watermarks (text, images) made with this key (default: $TAMGA_WATERMARK_KEY)')
     .option('--trust-anchors <pem>', 'PEM bundle of trusted C2PA roots (default: none, so intact manifests are reported untrusted)')
-    .action(async (files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string }) => {
+    .option('--ledger <file>', 'also look the files up in this ledger (`label --ledger`): a `ledger-match` finding for a recorded output or a copy of one')
+    .action(async (files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string; ledger?: string }) => {
       process.exitCode = await detectCommand(files, o).catch((e) => reportError(e, Boolean(o.json)));
     });
 

@@ -40,6 +40,7 @@ interface LabelCliOptions {
   onScreenSeconds?: string;
   crf?: string;
   preset?: string;
+  ledger?: string;
 }
 
 /** A number option (the API checks its range and names it); NaN for non-numbers is refused there too. */
@@ -90,12 +91,14 @@ async function labelCommand(input: string, o: LabelCliOptions): Promise<number> 
   if (o.onScreenSeconds !== undefined || o.crf !== undefined || o.preset !== undefined) {
     opts.onScreen = { ...(o.onScreenSeconds !== undefined ? { seconds: num(o.onScreenSeconds)! } : {}), ...(o.crf !== undefined ? { crf: num(o.crf)! } : {}), ...(o.preset ? { preset: o.preset } : {}) };
   }
+  if (o.ledger !== undefined) opts.ledger = o.ledger;
   if (!o.output && !o.inPlace) throw new TamgaError('INVALID_OPTION', 'output: give -o <file> or --in-place', { option: 'output' });
   const r = await label(input, provenance, opts);
   if (o.json) {
     console.log(JSON.stringify({ input, ...r }, null, 2));
   } else {
     console.log(`labelled ${input} -> ${r.output} (${r.format}; layers: ${r.layers.join(', ') || 'none'}; contentId ${r.provenance.contentId})`);
+    if (r.ledger) console.log(`recorded in ledger ${r.ledger.path} (${r.ledger.fingerprint ?? 'SHA-256 only: no perceptual fingerprint for this file'})`);
     for (const s of r.skipped ?? []) console.error(`tamga: note: ${s.layer} layer not written: ${s.reason}`);
   }
   return EXIT.OK;
@@ -138,6 +141,7 @@ export function registerLabelCommand(program: Command): void {
     .option('--on-screen-seconds <s>', 'video: show the badge for the first s seconds (>= 2) instead of the whole duration')
     .option('--crf <n>', 'video: constant rate factor of the re-encode (default 18)')
     .option('--preset <name>', 'video: x264/x265 preset of the re-encode (default medium)')
+    .option('--ledger <file>', 'record the output (content id, SHA-256, perceptual fingerprint) in this ledger for `scan --ledger` (SQLite; created if absent)')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: LabelCliOptions) => {
       process.exitCode = await labelCommand(input, o).catch((e) => reportError(e, Boolean(o.json)));

@@ -2,14 +2,17 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { TamgaError } from '../../core/errors.js';
+import { ledgerReader } from '../../ledger/index.js';
 import type { Policy } from '../../core/types.js';
 import { fileSink, REPORT_FORMATS, reporterFor, streamSink, type ReportFormat } from '../../verify/reports/index.js';
 import { readResumeFile, type ResumeState } from '../../verify/resume.js';
 import { runScan } from '../../verify/run.js';
 import { VERDICTS, type Verdict } from '../../verify/types.js';
 import { pathKey, walk } from '../../verify/walk.js';
+import { checkWatermarkKey } from '../../watermark/keys.js';
 import { EXIT } from '../exit-codes.js';
 import { list, reportError } from '../output.js';
+import { queueScanCommand, type QueueScanCliOptions } from './queue-scan.js';
 
 interface ScanCliOptions {
   policy: string;
@@ -18,6 +21,7 @@ interface ScanCliOptions {
   output?: string;
   failOn?: string[];
   concurrency: string;
+  workers: string;
   include?: string[];
   exclude?: string[];
   resume?: string;
@@ -26,13 +30,18 @@ interface ScanCliOptions {
   visible: boolean;
   ocr?: boolean;
   trustAnchors?: string;
-  watermarkKey?: string;
+  key?: string[];
+  watermarkKey?: string[];
+  ledger?: string;
   progress: boolean;
 }
 
 function usage(option: string, message: string): TamgaError {
   return new TamgaError('INVALID_OPTION', `${option}: ${message}`, { option });
 }
+
+/** Repeatable option values, kept whole (a key may contain commas). */
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function positiveInt(option: string, v: string): number {
   const n = Number(v);
@@ -84,10 +93,15 @@ async function scanCommand(paths: string[], o: ScanCliOptions): Promise<number> 
   if (o.json && o.format && o.format !== 'json') throw usage('json', `--json is --format json; it conflicts with --format ${o.format}`);
   const failOn = parseFailOn(o.failOn?.length ? o.failOn : ['unlabelled', 'partially-labelled', 'invalid']);
   const concurrency = positiveInt('concurrency', o.concurrency);
+  const workers = o.workers === 'auto' ? 'auto' : o.workers === '0' ? 0 : positiveInt('workers', o.workers);
   const timeoutMs = positiveInt('timeout', o.timeout);
-  // As for label and detect: the key may come from the environment rather than the command line.
-  const watermarkKey = o.watermarkKey ?? process.env['TAMGA_WATERMARK_KEY'];
+  // Every key given is tried (--key and its alias --watermark-key accumulate); the environment adds one.
+  const envKey = process.env['TAMGA_WATERMARK_KEY'];
+  const watermarkKeys = [...new Set([...(o.key ?? []), ...(o.watermarkKey ?? []), ...(envKey ? [envKey] : [])])];
+  for (const k of watermarkKeys) checkWatermarkKey(k, 'key');
   const resume = o.resume ? await readResumeFile(o.resume) : undefined;
+  // Opened before the report starts, so a bad ledger is one error, not a broken report (the scan reuses it).
+  if (o.ledger) ledgerReader(o.ledger);
   // Resuming into the report being resumed continues it: NDJSON is appended to, not replaced.
   const append = Boolean(o.resume && o.output && format === 'ndjson' && resolve(o.resume) === resolve(o.output));
   const sink = o.output ? await fileSink(o.output, { append }) : undefined;
@@ -97,6 +111,7 @@ async function scanCommand(paths: string[], o: ScanCliOptions): Promise<number> 
       policy: o.policy as Policy,
       failOn,
       concurrency,
+      workers,
       timeoutMs,
       ...(o.include ? { include: o.include } : {}),
       ...(o.exclude ? { exclude: o.exclude } : {}),
@@ -104,7 +119,8 @@ async function scanCommand(paths: string[], o: ScanCliOptions): Promise<number> 
       ...(o.deepfake ? { deepfake: true } : {}),
       ...(o.ocr ? { ocr: true } : {}),
       ...(o.trustAnchors ? { trustAnchors: o.trustAnchors } : {}),
-      ...(watermarkKey !== undefined ? { watermarkKey } : {}),
+      ...(watermarkKeys.length ? { watermarkKeys } : {}),
+      ...(o.ledger ? { ledger: o.ledger } : {}),
       ...(resume ? { resume } : {}),
       ...(bar ? { onFile: bar.tick } : {}),
     });
@@ -129,6 +145,7 @@ export function registerScanCommand(program: Command): void {
     .option('-o, --output <file>', 'write the report to a file (temp file, renamed when complete)')
     .option('--fail-on <verdicts>', 'exit 1 if any file gets one of these verdicts (comma-separated, or none; default unlabelled,partially-labelled,invalid)', list)
     .option('--concurrency <n>', 'files verified at once', '16')
+    .option('--workers <n>', 'worker threads verifying beside the main thread: a number, 0 (main thread only) or auto (one per core but one); started only past the first 48 files', 'auto')
     .option('--include <glob>', 'only files matching (repeatable; a pattern without / matches the base name)', list)
     .option('--exclude <glob>', 'skip files and directories matching (repeatable)', list)
     .option('--resume <ndjson>', 'skip the files an earlier NDJSON report already has (append to it with -o <same file>)')
@@ -137,9 +154,20 @@ export function registerScanCommand(program: Command): void {
     .option('--no-visible', 'do not decode pixels to look for visible badges (headers only; faster)')
     .option('--ocr', 'also OCR images for third-party disclosure text (slow)')
     .option('--trust-anchors <pem>', 'PEM bundle of trusted C2PA roots')
-    .option('--watermark-key <key>', "look for tamga's invisible watermark made with this key (default: $TAMGA_WATERMARK_KEY)")
+    .option('--key <key>', "look for tamga's invisible watermark made with this key (repeatable; $TAMGA_WATERMARK_KEY adds one)", collect)
+    .option('--watermark-key <key>', 'same as --key (repeatable)', collect)
+    .option('--ledger <file>', 'recognise copies (exact, re-encoded, resized, reflowed) of outputs recorded with `label --ledger`')
     .option('--no-progress', 'never show a progress bar')
-    .action(async (paths: string[], o: ScanCliOptions) => {
+    .option('--queue <redis-url>', 'distributed: queue the files on this Redis (redis://HOST:PORT/DB) for `tamga worker`s instead of verifying here')
+    .option('--job <name>', 'distributed: the name of the queued scan (for `tamga report --job`)')
+    .option('--follow', 'distributed: after queueing, wait and show progress until the workers are done')
+    .option('--batch-size <n>', 'distributed: files per queued job (default 64)')
+    .option('--attempts <n>', 'distributed: attempts per batch before it is dead-lettered (default 5)')
+    .action(async (paths: string[], o: ScanCliOptions & Partial<QueueScanCliOptions>) => {
+      if (o.queue) {
+        process.exitCode = await queueScanCommand(paths, o as QueueScanCliOptions).catch((e) => reportError(e, Boolean(o.json)));
+        return;
+      }
       process.exitCode = await scanCommand(paths, o).catch((e) => reportError(e, Boolean(o.json) || o.format === 'json'));
     });
 }

@@ -3,6 +3,7 @@ import { closeSync, createWriteStream, ftruncateSync, fstatSync, openSync, readS
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { TamgaError } from '../../core/errors.js';
+import { htmlReporter } from './html.js';
 import { jsonReporter } from './json.js';
 import { junitReporter } from './junit.js';
 import { ndjsonReporter } from './ndjson.js';
@@ -10,7 +11,7 @@ import { sarifReporter } from './sarif.js';
 import { tableReporter } from './table.js';
 import type { Reporter, Sink } from './types.js';
 
-export const REPORT_FORMATS = ['table', 'json', 'ndjson', 'sarif', 'junit'] as const;
+export const REPORT_FORMATS = ['table', 'json', 'ndjson', 'sarif', 'junit', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export function reporterFor(format: ReportFormat, sink: Sink, opts: { append?: boolean } = {}): Reporter {
@@ -25,6 +26,8 @@ export function reporterFor(format: ReportFormat, sink: Sink, opts: { append?: b
       return sarifReporter(sink);
     case 'junit':
       return junitReporter(sink);
+    case 'html':
+      return htmlReporter(sink);
   }
 }
 

@@ -9,8 +9,10 @@ import { fooocusDetector } from './fooocus.js';
 import { generatorStringsDetector } from './generator-strings.js';
 import { invokeaiDetector } from './invokeai.js';
 import { iptcDetector } from './iptc.js';
+import { ledgerDetector } from './ledger.js';
 import { midjourneyDetector } from './midjourney.js';
 import { novelaiDetector } from './novelai.js';
+import { sdWatermarkDetector } from './sd-watermark.js';
 import { stealthPngInfoDetector } from './stealth-pnginfo.js';
 import { tc260Detector } from './tc260.js';
 import type { SignalContext, SignalDetector } from './types.js';
@@ -33,8 +35,10 @@ const DETECTORS: SignalDetector[] = [
   novelaiDetector,
   midjourneyDetector,
   stealthPngInfoDetector,
+  sdWatermarkDetector,
   generatorStringsDetector,
   avTagsDetector,
+  ledgerDetector,
 ];
 
 export function registerSignalDetector(d: SignalDetector): void {

@@ -9,6 +9,8 @@ export interface SignalContext {
   findings: readonly Finding[];
   format?: Format;
   kind?: MediaKind;
+  /** The caller allows pixel decodes (`visible` not false); with false, detectors read headers and metadata only. */
+  pixels?: boolean;
   /** The file's first `n` bytes (fewer if the file is shorter), read on demand. */
   head(n: number): Promise<Uint8Array>;
   /**
@@ -16,6 +18,10 @@ export interface SignalContext {
    * undefined above LOAD_LIMIT bytes, so a scan's memory stays bounded whatever it meets.
    */
   load(): Promise<Uint8Array | undefined>;
+  /** The file's path when the source is a file (detectors that hand it to ffmpeg). */
+  path?: string;
+  /** The ledger file to match against (VerifyOptions.ledger). */
+  ledger?: string;
 }
 
 /**
