@@ -5,6 +5,15 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 /** Parses a comma-separated option value; repeatable options accumulate. */
 export const list = (v: string, prev: string[] = []): string[] => prev.concat(v.split(',').map((s) => s.trim()).filter(Boolean));
 
+/** Commander accumulator for a repeatable option whose values may contain commas (keys). */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** Every watermark key a command was given (each repeat of its key options) plus $TAMGA_WATERMARK_KEY, each once. */
+export function cliWatermarkKeys(...given: (readonly string[] | undefined)[]): string[] {
+  const env = process.env['TAMGA_WATERMARK_KEY'];
+  return [...new Set([...given.flatMap((g) => g ?? []), ...(env ? [env] : [])])];
+}
+
 /** Errors go to stdout as JSON with --json (so a pipeline parses one stream), else to stderr. Returns the exit code. */
 export function reportError(e: unknown, json: boolean): number {
   if (isTamgaError(e)) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
 import { scan, verify } from '../../src/verify/index.js';
+import type { Finding } from '../../src/core/types.js';
 import type { FileVerdict } from '../../src/verify/types.js';
 import { keyFingerprint } from '../../src/watermark/image-layer.js';
 import { runFfmpeg } from '../../src/media/ffmpeg.js';
@@ -113,5 +114,12 @@ describe('several watermark keys', () => {
     const bad = runTamga(tmp.dir, 'scan', root, '--key', KEY_A, '--key', 'short', '--format', 'json');
     expect(bad.status).toBe(2);
     expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: 'INVALID_OPTION', details: { option: 'key' } } });
+  }, 60_000);
+
+  it('CLI: detect --watermark-key is repeatable and tries every key on each file', () => {
+    const r = runTamga(tmp.dir, 'detect', join(root, 'a.png'), join(root, 'b.jpg'), '--no-visible', '--json', '--watermark-key', WRONG, '--watermark-key', KEY_A, '--watermark-key', KEY_B);
+    expect(r.status, r.stderr).toBe(0);
+    const found = (JSON.parse(r.stdout) as { source: string; findings: Finding[] }[]).map((d) => d.findings.filter((f) => f.layer === 'watermark').map((f) => (f.value as { key: string }).key));
+    expect(found).toEqual([[keyFingerprint(KEY_A)], [keyFingerprint(KEY_B)]]);
   }, 60_000);
 });

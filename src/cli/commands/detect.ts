@@ -7,14 +7,15 @@ import { closeLedgerReader, ledgerReader } from '../../ledger/index.js';
 import { hasMachineReadableLabel } from '../../verify/labels.js';
 import { ledgerFinding } from '../../verify/signals/ledger.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
-import { formatFinding, reportError } from '../output.js';
+import { cliWatermarkKeys, collect, formatFinding, reportError } from '../output.js';
 
-async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string; ledger?: string }): Promise<number> {
+async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string[]; ledger?: string }): Promise<number> {
   const results: (DetectResult | { source: string; error: ReturnType<TamgaError['toJSON']> })[] = [];
   let code: number = EXIT.OK;
   // Read once for all files; a bad bundle is a usage error before any file is looked at.
   const trustAnchors = o.trustAnchors ? resolveTrustAnchors(o.trustAnchors) : undefined;
-  const watermarkKey = o.watermarkKey ?? process.env.TAMGA_WATERMARK_KEY;
+  // Every key given is tried on each file (decoded once); the environment adds one.
+  const watermarkKeys = cliWatermarkKeys(o.watermarkKey);
   // Opened once for all files, read-only; a bad ledger fails before any file.
   const ledger = o.ledger ? ledgerReader(o.ledger) : undefined;
   for (const file of files) {
@@ -24,7 +25,7 @@ async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: 
         ...(o.trustAnchors ? { trustAnchors } : {}),
         ...(o.visible === false ? { visible: false } : {}),
         ...(o.ocr ? { ocr: true } : {}),
-        ...(watermarkKey !== undefined ? { watermarkKey } : {}),
+        ...(watermarkKeys.length ? { watermarkKeys } : {}),
       });
       const match = ledger && r.kind ? await ledger.lookup(r.kind, r.format, { path: file }).catch((e: unknown) => {
         // Undecodable media has no fingerprint (no finding); a failing ledger is reported.
@@ -61,10 +62,10 @@ export function registerDetectCommand(program: Command): void {
     .option('--json', 'print the results as JSON')
     .option('--no-visible', 'do not scan the pixels for tamga badges (headers and metadata only)')
     .option('--ocr', 'also read the pixels with OCR for third-party disclosures ("AI-generated", "Made with AI"...)')
-    .option('--watermark-key <key>', 'look for tamga watermarks (text, images) made with this key (default: $TAMGA_WATERMARK_KEY)')
+    .option('--watermark-key <key>', 'look for tamga watermarks (text, images, audio, video) made with this key (repeatable; $TAMGA_WATERMARK_KEY adds one)', collect)
     .option('--trust-anchors <pem>', 'PEM bundle of trusted C2PA roots (default: none, so intact manifests are reported untrusted)')
     .option('--ledger <file>', 'also look the files up in this ledger (`label --ledger`): a `ledger-match` finding for a recorded output or a copy of one')
-    .action(async (files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string; ledger?: string }) => {
+    .action(async (files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string[]; ledger?: string }) => {
       process.exitCode = await detectCommand(files, o).catch((e) => reportError(e, Boolean(o.json)));
     });
 

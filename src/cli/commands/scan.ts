@@ -11,7 +11,7 @@ import { VERDICTS, type Verdict } from '../../verify/types.js';
 import { pathKey, walk } from '../../verify/walk.js';
 import { checkWatermarkKey } from '../../watermark/keys.js';
 import { EXIT } from '../exit-codes.js';
-import { list, reportError } from '../output.js';
+import { cliWatermarkKeys, collect, list, reportError } from '../output.js';
 import { queueScanCommand, type QueueScanCliOptions } from './queue-scan.js';
 
 interface ScanCliOptions {
@@ -41,7 +41,6 @@ function usage(option: string, message: string): TamgaError {
 }
 
 /** Repeatable option values, kept whole (a key may contain commas). */
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function positiveInt(option: string, v: string): number {
   const n = Number(v);
@@ -96,8 +95,7 @@ async function scanCommand(paths: string[], o: ScanCliOptions): Promise<number> 
   const workers = o.workers === 'auto' ? 'auto' : o.workers === '0' ? 0 : positiveInt('workers', o.workers);
   const timeoutMs = positiveInt('timeout', o.timeout);
   // Every key given is tried (--key and its alias --watermark-key accumulate); the environment adds one.
-  const envKey = process.env['TAMGA_WATERMARK_KEY'];
-  const watermarkKeys = [...new Set([...(o.key ?? []), ...(o.watermarkKey ?? []), ...(envKey ? [envKey] : [])])];
+  const watermarkKeys = cliWatermarkKeys(o.key, o.watermarkKey);
   for (const k of watermarkKeys) checkWatermarkKey(k, 'key');
   const resume = o.resume ? await readResumeFile(o.resume) : undefined;
   // Opened before the report starts, so a bad ledger is one error, not a broken report (the scan reuses it).

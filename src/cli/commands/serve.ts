@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { TamgaError } from '../../core/errors.js';
 import { startService } from '../../distributed/serve.js';
 import { EXIT } from '../exit-codes.js';
-import { reportError } from '../output.js';
+import { cliWatermarkKeys, collect, reportError } from '../output.js';
 
 interface ServeCliOptions {
   host: string;
@@ -14,7 +14,6 @@ interface ServeCliOptions {
   quiet?: boolean;
 }
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function int(option: string, v: string, min: number, max: number): number {
   const n = Number(v);
@@ -24,8 +23,7 @@ function int(option: string, v: string, min: number, max: number): number {
 
 /** Serves until SIGTERM/SIGINT, then stops accepting and lets requests in progress finish. */
 async function serveCommand(o: ServeCliOptions): Promise<number> {
-  const envKey = process.env['TAMGA_WATERMARK_KEY'];
-  const keys = [...new Set([...(o.key ?? []), ...(envKey ? [envKey] : [])])];
+  const keys = cliWatermarkKeys(o.key);
   const log = o.quiet ? undefined : (line: string) => console.error(`tamga serve: ${line}`);
   const service = await startService({
     host: o.host,

@@ -3,7 +3,7 @@ import { TamgaError } from '../../core/errors.js';
 import { parseQueueUrl, redactQueueUrl } from '../../distributed/redis.js';
 import { startWorker } from '../../distributed/worker.js';
 import { EXIT } from '../exit-codes.js';
-import { reportError } from '../output.js';
+import { cliWatermarkKeys, collect, reportError } from '../output.js';
 
 interface WorkerCliOptions {
   queue: string;
@@ -13,7 +13,6 @@ interface WorkerCliOptions {
   quiet?: boolean;
 }
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function int(option: string, v: string, max: number): number {
   const n = Number(v);
@@ -27,8 +26,7 @@ function int(option: string, v: string, max: number): number {
  */
 async function workerCommand(o: WorkerCliOptions): Promise<number> {
   parseQueueUrl(o.queue);
-  const envKey = process.env['TAMGA_WATERMARK_KEY'];
-  const keys = [...new Set([...(o.key ?? []), ...(envKey ? [envKey] : [])])];
+  const keys = cliWatermarkKeys(o.key);
   const log = o.quiet ? undefined : (line: string) => console.error(`tamga worker ${process.pid}: ${line}`);
   const worker = startWorker({
     queue: o.queue,
