@@ -137,8 +137,11 @@ export const sdWatermarkDetector: SignalDetector = {
     if (!bytes) return [];
     let match: SdWatermarkMatch | undefined;
     try {
-      const meta = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).metadata();
-      if (!meta.width || !meta.height || !plausibleSdSize(meta.width, meta.height)) return [];
+      // PNG and JPEG sizes came from the header above; the other formats' from sharp's header read.
+      if (!carrier.size) {
+        const meta = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).metadata();
+        if (!meta.width || !meta.height || !plausibleSdSize(meta.width, meta.height)) return [];
+      }
       // Stored orientation, as the generator wrote the pixels; 3 channels whatever the input.
       const raw = await sharp(bytes, { limitInputPixels: MAX_PIXELS, pages: 1 }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
       if (raw.info.channels !== 3) return [];
