@@ -191,3 +191,21 @@ export const pngContainer: ImageContainer = {
   read: readPng,
   planWrite: planPngWrite,
 };
+
+/** The C2PA manifest store of a complete PNG: the data of its single `caBX` chunk (undefined when none, two, or the chain is broken). */
+export function pngC2paStore(bytes: Uint8Array): Uint8Array | undefined {
+  if (!startsWith(bytes, PNG_SIGNATURE)) return undefined;
+  let found: Uint8Array | undefined;
+  for (let at = 8, n = 0; at + 12 <= bytes.length && n < MAX_CHUNKS; n++) {
+    const len = u32be(bytes, at);
+    const end = at + 12 + len;
+    if (len > MAX_CHUNK_LENGTH || end > bytes.length) return undefined;
+    const type = latin1(bytes.subarray(at + 4, at + 8));
+    if (type === 'caBX') {
+      if (found) return undefined;
+      found = bytes.subarray(at + 8, at + 8 + len);
+    } else if (type === 'IEND') break;
+    at = end;
+  }
+  return found;
+}

@@ -203,3 +203,21 @@ export const webpContainer: ImageContainer = {
     return [{ copy: [0, 4] }, { bytes: riffSizeField }, { copy: [8, 12] }, ...body, { copy: [riff.end, reader.size] }];
   },
 };
+
+/** The C2PA manifest store of a complete WebP: the data of its single `C2PA` chunk (undefined when none, two, or the chain is broken). */
+export function webpC2paStore(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length < 12 || latin1(bytes.subarray(0, 4)) !== 'RIFF' || latin1(bytes.subarray(8, 12)) !== 'WEBP') return undefined;
+  const limit = Math.min(bytes.length, 8 + u32le(bytes, 4));
+  let found: Uint8Array | undefined;
+  for (let at = 12; at + 8 <= limit; ) {
+    const size = u32le(bytes, at + 4);
+    const end = at + 8 + size;
+    if (end > limit) return undefined;
+    if (latin1(bytes.subarray(at, at + 4)) === 'C2PA') {
+      if (found) return undefined;
+      found = bytes.subarray(at + 8, end);
+    }
+    at = end + (size & 1);
+  }
+  return found;
+}

@@ -21,7 +21,7 @@ const EKU_DOCUMENT_SIGNING = '1.3.6.1.5.5.7.3.36';
 const pem = (label: string, der: ArrayBuffer): string =>
   `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 
-export async function makeDevChain(opts: { organisation?: string; days?: number } = {}): Promise<DevChain> {
+export async function makeDevChain(opts: { organisation?: string; days?: number; /** Key of the signing certificate: EC P-256 (default) or RSA 2048 for PS256. */ leafKey?: 'ec' | 'rsa' } = {}): Promise<DevChain> {
   // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata
   // polyfill loaded first; importing both here keeps them off the labelling and detection paths.
   await import('reflect-metadata');
@@ -34,7 +34,10 @@ export async function makeDevChain(opts: { organisation?: string; days?: number 
   const notAfter = new Date(Date.now() + (opts.days ?? 365) * 24 * 60 * 60 * 1000);
   const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(12))).toString('hex').replace(/^[89a-f]/, '1');
   const rootKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const leafKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const leafKeys =
+    opts.leafKey === 'rsa'
+      ? await webcrypto.subtle.generateKey({ name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify'])
+      : await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=tamga development root (${DEV_CHAIN_MARK}), O=${org}`,

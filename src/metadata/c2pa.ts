@@ -6,6 +6,7 @@ import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
 import type { C2paLabelOptions, Finding, Format } from '../core/types.js';
 import { TOOL_ID, VERSION } from '../version.js';
+import { fastC2paCandidate, fastC2paStats, fastC2paStore, learnC2paVerdict } from './c2pa-fast.js';
 import { COSE_ALGORITHMS, coseReserveSize, coseSign1, localSigner, pemCertificates, type C2paSigner } from './cose.js';
 
 /**
@@ -184,6 +185,8 @@ export interface C2paManifestReport {
 export interface C2paReadOptions {
   /** PEM bundle of trusted root certificates. Without it no signer is trusted: intact manifests are `untrusted`. */
   trustAnchors?: string;
+  /** Use the native fast path (c2pa-fast.ts) where it applies; default true. False always asks c2pa-rs. */
+  fast?: boolean;
 }
 
 /** Validation runs offline: no remote manifest or OCSP fetches from inside a scan. */
@@ -295,8 +298,13 @@ export async function readManifestStore(bytes: Uint8Array, format: Format, opts:
  * none; a store c2pa-rs cannot parse is reported `invalid` with the error.
  */
 export async function readC2pa(bytes: Uint8Array, format: Format, opts: C2paReadOptions = {}): Promise<C2paManifestReport | undefined> {
+  const candidate = opts.fast === false ? undefined : await fastC2paCandidate(bytes, format, opts.trustAnchors);
+  const fast = candidate && fastC2paStore(candidate);
+  if (fast) return reportFromStore(fast);
+  fastC2paStats.slow++;
   try {
     const store = await readManifestStore(bytes, format, opts);
+    if (store && candidate) learnC2paVerdict(candidate, store as RawStore, (s) => reportFromStore(s as RawStore));
     return store && reportFromStore(store as RawStore);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

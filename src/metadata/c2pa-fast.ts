@@ -1,0 +1,423 @@
+import { createHash, verify as cryptoVerify } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { Decoder, Tag } from 'cbor-x';
+import type { Format } from '../core/types.js';
+import { jpegC2paStore } from '../formats/jpeg.js';
+import { childLabelled, parseJumbf, uuidType, type JumbfSuperbox } from '../formats/jumbf.js';
+import { gifContainer } from '../formats/gif.js';
+import { pngC2paStore } from '../formats/png.js';
+import { webpC2paStore } from '../formats/riff.js';
+import { tiffContainer } from '../formats/tiff.js';
+import { BufferReader } from '../core/source.js';
+import { verifyTimeStampToken, type VerifiedTimeStamp } from './c2pa-timestamp.js';
+import { certificateInfo, validityAt } from './x509-cache.js';
+
+/**
+ * The C2PA fast path: validates a manifest store natively when it is an intact, common one, so
+ * an archive scan does not pay c2pa-rs/wasm's 10-30 ms per signed file.
+ *
+ * What it checks per file, with node:crypto: every hashed URI of every claim (assertions and
+ * ingredient manifests), the active manifest's `c2pa.hash.data` over the asset, every claim's
+ * COSE_Sign1 signature, and each RFC 3161 time stamp (imprint, digest and TSA signature).
+ *
+ * What it takes from c2pa-rs instead: the verdict on the credentials (certificate profile, trust,
+ * expiry, OCSP) and the validation of the store's shape (action and ingredient rules). Those
+ * depend only on the certificates, where the signing time falls in their validity, and the shape,
+ * so the first file with a given credential key and shape is validated by c2pa-rs and the verdict
+ * is reused for later files with the same key and shape (a thousand DALL-E outputs share one).
+ * The first answer is also compared in full with the report the fast path builds; any
+ * difference pins that key to c2pa-rs for the rest of the process.
+ *
+ * Anything it does not positively confirm (a hash or signature that does not match, a binding
+ * other than c2pa.hash.data, redactions, CAWG identity assertions, update manifests, unknown
+ * headers, other containers) goes to c2pa-rs, so failures are always reported by c2pa-rs itself.
+ */
+
+/** The raw store shape c2pa.ts turns into a report (the subset of c2pa-rs's Reader JSON it reads). */
+export interface FastRawManifest {
+  claim_generator?: string;
+  claim_generator_info?: { name?: string; version?: string }[];
+  assertions: { label: string; data?: unknown }[];
+  signature_info?: { issuer?: string; common_name?: string; time?: string };
+}
+export interface FastRawStore {
+  active_manifest: string;
+  manifests: Record<string, FastRawManifest>;
+  validation_status: { code: string }[];
+  validation_state: string;
+}
+
+/** What c2pa-rs said about one credential key and shape. */
+interface Learned {
+  state: string;
+  codes: string[];
+  signer?: { issuer?: string; common_name?: string };
+}
+
+/** A store the fast path confirmed intact; it needs the learned verdict to become a report. */
+export interface FastCandidate {
+  key: string;
+  store: Omit<FastRawStore, 'validation_status' | 'validation_state'>;
+}
+
+const cborDecoder = new Decoder({ mapsAsObjects: true, useRecords: false } as ConstructorParameters<typeof Decoder>[0]);
+const decode = (b: Uint8Array): unknown => cborDecoder.decode(b);
+
+/** TIFF (tag 0xCD41) and GIF (`C2PA_GIF` application extension) stores, found by the container readers. */
+async function carriedStore(asset: Uint8Array, format: 'tiff' | 'gif'): Promise<Uint8Array | undefined> {
+  const meta = await (format === 'tiff' ? tiffContainer : gifContainer).read(new BufferReader(asset));
+  const c = meta.c2pa;
+  if (!c) return undefined;
+  if (format === 'tiff') return asset.subarray(c.offset, c.offset + c.length);
+  // 21 FF 0B, the 11-byte identifier block, then data sub-blocks up to the terminator.
+  const parts: Uint8Array[] = [];
+  for (let at = c.offset + 14; at < c.offset + c.length && asset[at] !== 0; at += 1 + asset[at]!) parts.push(asset.subarray(at + 1, at + 1 + asset[at]!));
+  return Buffer.concat(parts);
+}
+
+const STORE_OF: Partial<Record<Format, (b: Uint8Array) => Uint8Array | undefined | Promise<Uint8Array | undefined>>> = {
+  jpeg: jpegC2paStore,
+  png: pngC2paStore,
+  webp: webpC2paStore,
+  tiff: (b) => carriedStore(b, 'tiff'),
+  gif: (b) => carriedStore(b, 'gif'),
+};
+
+const COSE_ALGS: Record<number, { name: string; hash: string | null; kind: 'ec' | 'pss' | 'ed'; ecBytes?: number }> = {
+  [-7]: { name: 'es256', hash: 'sha256', kind: 'ec', ecBytes: 64 },
+  [-35]: { name: 'es384', hash: 'sha384', kind: 'ec', ecBytes: 96 },
+  [-36]: { name: 'es512', hash: 'sha512', kind: 'ec', ecBytes: 132 },
+  [-37]: { name: 'ps256', hash: 'sha256', kind: 'pss' },
+  [-38]: { name: 'ps384', hash: 'sha384', kind: 'pss' },
+  [-39]: { name: 'ps512', hash: 'sha512', kind: 'pss' },
+  [-8]: { name: 'ed25519', hash: null, kind: 'ed' },
+};
+const HASHES = new Set(['sha256', 'sha384', 'sha512']);
+/** Unprotected COSE header entries the fast path understands; any other goes to c2pa-rs. */
+const UNPROTECTED_KNOWN = new Set(['pad', 'pad2', 'sigTst', 'sigTst2', 'rVals', '33', 'x5chain']);
+
+/** Codes c2pa-rs derives from the credentials alone; only verdicts made of these are reused. */
+const LEARNABLE_CODE = /^(signingCredential\.(untrusted|invalid|expired|revoked|trusted)|signingCredential\.ocsp\.[A-Za-z]+|timeStamp\.(untrusted|outsideValidity))$/;
+
+class NotFast extends Error {}
+const bail = (why: string): never => {
+  throw new NotFast(why);
+};
+
+// CBOR header for a byte or text string of `len` (major type `major`).
+function cborHead(major: number, len: number): Uint8Array {
+  const m = major << 5;
+  if (len < 24) return Uint8Array.of(m | len);
+  if (len < 0x100) return Uint8Array.of(m | 24, len);
+  if (len < 0x10000) return Uint8Array.of(m | 25, len >> 8, len & 0xff);
+  return Uint8Array.of(m | 26, len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff);
+}
+const cborBytes = (b: Uint8Array): Buffer => Buffer.concat([cborHead(2, b.length), b]);
+const cborText = (s: string): Buffer => Buffer.concat([cborHead(3, Buffer.byteLength(s)), Buffer.from(s)]);
+
+/** Sig_structure (RFC 9052 §4.4) with an empty external_aad: `[context, protected, h'', payload]`. */
+const sigStructure = (context: string, protectedBytes: Uint8Array, payload: Uint8Array): Buffer =>
+  Buffer.concat([Uint8Array.of(0x84), cborText(context), cborBytes(protectedBytes), Uint8Array.of(0x40), cborBytes(payload)]);
+
+/** The ISO 19566-5 suffix of every C2PA box type UUID (after the 4-character type). */
+const C2PA_UUID_SUFFIX = '00110010800000aa00389b71';
+/** Embedded-file assertions (thumbnails) use the JUMBF embedded file type. */
+const EMBEDDED_FILE_UUID = '40cb0c32bb8a489da70b2ad6f47f4369';
+const ROLE_OF_LABEL: Record<string, string> = {
+  'c2pa.assertions': 'c2as',
+  'c2pa.claim': 'c2cl',
+  'c2pa.claim.v2': 'c2cl',
+  'c2pa.signature': 'c2cs',
+  'c2pa.databoxes': 'c2db',
+  'c2pa.credentials': 'c2vc',
+};
+
+/**
+ * A superbox written the way C2PA writers write them, of the expected type: requestable with a
+ * label and nothing else, or (assertions only) with the salt as a private `c2sh` box.
+ */
+function expectBox(box: JumbfSuperbox, types: readonly string[], salted = false): void {
+  const typed = types.some((t) => (t.length === 32 ? box.uuid === t : box.uuid === Buffer.from(t, 'latin1').toString('hex') + C2PA_UUID_SUFFIX));
+  const described = box.plainDescription && (box.toggles === 0x03 || (salted && box.toggles === 0x13 && box.privateBox === 'c2sh'));
+  if (!described || !typed) bail(`unusual superbox ${box.label ?? '(no label)'}`);
+}
+
+const bytesOf = (v: unknown): Uint8Array | undefined => (v instanceof Uint8Array ? v : undefined);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+interface HashedUri {
+  url: string;
+  alg?: string;
+  hash: Uint8Array;
+}
+function hashedUri(v: unknown): HashedUri {
+  if (!isRecord(v) || typeof v.url !== 'string' || !bytesOf(v.hash)) bail('malformed hashed URI');
+  const r = v as Record<string, unknown>;
+  return { url: r.url as string, hash: bytesOf(r.hash)!, ...(typeof r.alg === 'string' ? { alg: r.alg } : {}) };
+}
+
+/** Resolves a `self#jumbf=` URI, relative to `manifest` or absolute from the store. */
+function resolve(store: JumbfSuperbox, manifest: JumbfSuperbox, url: string): JumbfSuperbox | undefined {
+  if (!url.startsWith('self#jumbf=')) return undefined;
+  const path = url.slice('self#jumbf='.length).split('/').filter(Boolean);
+  let box: JumbfSuperbox | undefined = manifest;
+  if (path[0] === 'c2pa') {
+    box = store;
+    path.shift();
+  }
+  for (const seg of path) box = box && childLabelled(box, seg);
+  return box;
+}
+
+const digest = (alg: string, ...parts: Uint8Array[]): Buffer => {
+  const h = createHash(alg);
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
+
+/** A superbox's hash as C2PA hashed URIs use it: from its description box to its end (no superbox header). */
+const boxHash = (buf: Uint8Array, box: JumbfSuperbox, alg: string): Buffer => digest(alg, buf.subarray(box.descriptionStart, box.end));
+
+/** The payload of a superbox's single content box of `type`. */
+function contentOf(buf: Uint8Array, box: JumbfSuperbox, type: string): Uint8Array {
+  const c = box.contents.find((x) => x.type === type);
+  if (!c || box.contents.length !== 1 || box.children.length) bail(`expected one ${type} box in ${box.label}`);
+  return buf.subarray(c!.payloadStart, c!.end);
+}
+
+interface ManifestCheck {
+  label: string;
+  raw: FastRawManifest;
+  /** Credential key and shape parts of this manifest. */
+  keyParts: unknown[];
+  hardBindings: { label: string; data: Record<string, unknown>; alg: string }[];
+}
+
+function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, keyParts: unknown[]): VerifiedTimeStamp | undefined {
+  let cose = decode(contentOf(buf, sigBox, 'cbor'));
+  if (cose instanceof Tag) {
+    if (cose.tag !== 18) bail('COSE tag is not COSE_Sign1');
+    cose = cose.value;
+  }
+  if (!Array.isArray(cose) || cose.length !== 4) bail('not a COSE_Sign1 array');
+  const [protectedBytes, unprotected, payload, signature] = cose as unknown[];
+  const pb = bytesOf(protectedBytes);
+  const sig = bytesOf(signature);
+  if (!pb || !sig || (payload !== null && payload !== undefined) || !isRecord(unprotected)) bail('malformed COSE_Sign1');
+  const prot = decode(pb!);
+  if (!isRecord(prot)) bail('protected header is not a map');
+  const p = prot as Record<string, unknown>;
+  for (const k of Object.keys(p)) if (k !== '1' && k !== '33') bail(`protected header ${k}`);
+  const alg = COSE_ALGS[p['1'] as number] ?? bail('unsupported COSE algorithm');
+  const u = unprotected as Record<string, unknown>;
+  for (const k of Object.keys(u)) if (!UNPROTECTED_KNOWN.has(k)) bail(`unprotected header ${k}`);
+  const x5 = p['33'] ?? u['33'] ?? u.x5chain;
+  const chain = (Array.isArray(x5) ? x5 : [x5]).map((c) => bytesOf(c) ?? bail('x5chain entry is not bytes'));
+  if (!chain.length) bail('no x5chain');
+  const signer = certificateInfo(chain[0]!) ?? bail('signing certificate does not parse');
+  if (alg.kind === 'ec' && sig!.length !== alg.ecBytes) bail('EC signature not in r|s form');
+  const tbs = sigStructure('Signature1', pb!, claimBytes);
+  const ok =
+    alg.kind === 'ec'
+      ? cryptoVerify(alg.hash, tbs, { key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, sig!)
+      : alg.kind === 'pss'
+        ? cryptoVerify(alg.hash, tbs, { key: signer.publicKey, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: createHash(alg.hash!).digest().length }, sig!)
+        : cryptoVerify(null, tbs, signer.publicKey, sig!);
+  if (!ok) bail('claim signature does not verify');
+
+  let ts: VerifiedTimeStamp | undefined;
+  const tstHeader = u.sigTst2 !== undefined ? 'sigTst2' : u.sigTst !== undefined ? 'sigTst' : undefined;
+  if (tstHeader) {
+    const container = u[tstHeader];
+    const tokens = isRecord(container) && Array.isArray(container.tstTokens) ? container.tstTokens : bail('malformed sigTst');
+    if (tokens.length !== 1 || !isRecord(tokens[0]) || !bytesOf(tokens[0].val)) bail('sigTst must hold one token');
+    const data = tstHeader === 'sigTst' ? claimBytes : cborBytes(sig!);
+    ts = verifyTimeStampToken(bytesOf((tokens[0] as Record<string, unknown>).val)!, sigStructure('CounterSignature', pb!, data));
+    if (!ts) bail('time stamp does not verify');
+  }
+  const at = ts?.ms ?? Date.now();
+  const certs = [...chain, ...(ts?.certificates ?? [])];
+  const rVals = u.rVals === undefined ? '' : digest('sha256', cborBytes(Buffer.from(JSON.stringify(u.rVals, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))))).toString('hex');
+  keyParts.push(alg.name, p['33'] ? 'p' : 'u', tstHeader ?? '-', rVals, certs.map((c) => digest('sha256', c).toString('hex').slice(0, 32)), certs.map((c) => validityAt(c, at)));
+  return ts;
+}
+
+/** `urn:uuid:` (1.x) or `urn:c2pa:` (2.x) and a lowercase UUID, with an optional vendor prefix (`adobe:`, `contentauth:`). */
+const MANIFEST_LABEL = /^([a-z][a-z0-9]*:)?urn:(uuid|c2pa):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ACTIONS = /^c2pa\.actions(\.v\d+)?$/;
+const INGREDIENT = /^c2pa\.ingredient(\.v\d+)?(__\d+)?$/;
+const HARD_BINDING = /^c2pa\.hash\./;
+/** Assertions decoded for the report (the rest are only hashed). */
+const REPORTED = /^(c2pa\.actions(\.v\d+)?|cawg\.training-mining|c2pa\.training-mining)$/;
+
+function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, manifests: JumbfSuperbox[]): ManifestCheck {
+  const label = m.label ?? bail('manifest without a label');
+  // The label is outside every hash and signature, and c2pa-rs parses it: only the two standard URN forms.
+  if (!MANIFEST_LABEL.test(label)) bail(`manifest label ${JSON.stringify(label)}`);
+  expectBox(m, ['c2ma']);
+  for (const c of m.children) expectBox(c, [ROLE_OF_LABEL[c.label ?? ''] ?? bail(`unexpected box ${c.label} in the manifest`)]);
+  for (const a of childLabelled(m, 'c2pa.assertions')?.children ?? []) expectBox(a, ['cbor', 'json', EMBEDDED_FILE_UUID], true);
+  const kinds = m.children.map((c) => c.label);
+  const assertionStore = childLabelled(m, 'c2pa.assertions') ?? bail('no assertion store');
+  const claimBox = childLabelled(m, 'c2pa.claim.v2') ?? childLabelled(m, 'c2pa.claim') ?? bail('no claim');
+  const sigBox = childLabelled(m, 'c2pa.signature') ?? bail('no signature');
+  // Data boxes and a credential store are only reached through hashed URIs inside assertions.
+  if (m.contents.length || kinds.some((k) => k !== 'c2pa.assertions' && k !== claimBox.label && k !== 'c2pa.signature' && k !== 'c2pa.databoxes' && k !== 'c2pa.credentials')) bail('unexpected boxes in the manifest');
+  const claimBytes = contentOf(buf, claimBox, 'cbor');
+  const claim = decode(claimBytes);
+  if (!isRecord(claim)) bail('claim is not a map');
+  const c = claim as Record<string, unknown>;
+  const v2 = claimBox.label === 'c2pa.claim.v2';
+  if (Array.isArray(c.redacted_assertions) && c.redacted_assertions.length) bail('redacted assertions');
+  const claimAlg = typeof c.alg === 'string' ? c.alg : 'sha256';
+  const refs = (v2 ? [...((c.created_assertions as unknown[]) ?? []), ...((c.gathered_assertions as unknown[]) ?? [])] : ((c.assertions as unknown[]) ?? [])).map(hashedUri);
+  const keyParts: unknown[] = [v2 ? 'v2' : 'v1', label.replace(/[0-9a-f-]{36}$/, '')];
+  const raw: FastRawManifest = { assertions: [] };
+  if (typeof c.claim_generator === 'string') raw.claim_generator = c.claim_generator;
+  const info = c.claim_generator_info;
+  const infos = (Array.isArray(info) ? info : info !== undefined ? [info] : []).filter(isRecord);
+  if (infos.length) raw.claim_generator_info = infos.map((i) => ({ ...(typeof i.name === 'string' ? { name: i.name } : {}), ...(typeof i.version === 'string' ? { version: i.version } : {}) }));
+
+  const referenced = new Set<JumbfSuperbox>();
+  const hardBindings: ManifestCheck['hardBindings'] = [];
+  for (const ref of refs) {
+    const box = resolve(store, m, ref.url) ?? bail(`missing assertion ${ref.url}`);
+    if (!assertionStore.children.includes(box)) bail(`hashed URI ${ref.url} outside the assertion store`);
+    const alg = ref.alg ?? claimAlg;
+    if (!HASHES.has(alg)) bail(`hash algorithm ${alg}`);
+    if (!same(boxHash(buf, box, alg), ref.hash)) bail(`hash mismatch for ${ref.url}`);
+    referenced.add(box);
+    const al = box.label ?? '';
+    if (al.startsWith('cawg.identity')) bail('CAWG identity assertion');
+    const shape: unknown[] = [al];
+    const type = uuidType(box);
+    if (HARD_BINDING.test(al) || INGREDIENT.test(al) || REPORTED.test(al)) {
+      if (type !== 'cbor') bail(`${al} is not CBOR`);
+      const data = decode(contentOf(buf, box, 'cbor'));
+      if (!isRecord(data)) bail(`${al} is not a map`);
+      const d = data as Record<string, unknown>;
+      if (HARD_BINDING.test(al)) hardBindings.push({ label: al, data: d, alg: typeof d.alg === 'string' ? d.alg : claimAlg });
+      else if (INGREDIENT.test(al)) {
+        const target = d.c2pa_manifest ?? d.active_manifest;
+        if (d.claim_signature !== undefined || (d.active_manifest !== undefined && d.c2pa_manifest !== undefined)) bail('v3 ingredient');
+        if (target !== undefined) {
+          const t = hashedUri(target);
+          const ing = resolve(store, m, t.url);
+          const talg = t.alg ?? claimAlg;
+          if (!HASHES.has(talg)) bail(`hash algorithm ${talg}`);
+          if (!ing || !manifests.includes(ing) || ing === m) bail('ingredient manifest not in the store');
+          if (!same(boxHash(buf, ing!, talg), t.hash)) bail('ingredient manifest hash mismatch');
+          shape.push(d.relationship, manifests.indexOf(ing!));
+        } else shape.push(d.relationship, -1);
+      } else {
+        raw.assertions.push({ label: al, data: d });
+        if (ACTIONS.test(al) && Array.isArray(d.actions)) shape.push(d.actions.map((a: unknown) => (isRecord(a) ? [a.action, a.digitalSourceType, isRecord(a.parameters) && Object.keys(a.parameters).sort().join()] : null)));
+      }
+    }
+    keyParts.push(shape);
+  }
+  for (const a of assertionStore.children) if (!referenced.has(a)) bail(`assertion ${a.label} not in the claim`);
+  if (assertionStore.contents.length) bail('content boxes in the assertion store');
+
+  const ts = checkSignature(buf, sigBox, claimBytes, keyParts);
+  if (ts) raw.signature_info = { time: ts.time };
+  return { label, raw, keyParts, hardBindings };
+}
+
+/** `c2pa.hash.data` (C2PA 2.x §9.2.2): the asset's bytes outside the exclusion ranges. */
+function dataHashMatches(asset: Uint8Array, hb: ManifestCheck['hardBindings'][number]): boolean {
+  const d = hb.data;
+  if (hb.label !== 'c2pa.hash.data' || d.url !== undefined) bail(`hard binding ${hb.label}`);
+  if (!HASHES.has(hb.alg)) bail('data hash algorithm');
+  const expected = bytesOf(d.hash) ?? bail('data hash without a hash');
+  const exclusions = Array.isArray(d.exclusions) ? d.exclusions : [];
+  const h = createHash(hb.alg);
+  let at = 0;
+  for (const e of exclusions) {
+    if (!isRecord(e) || !Number.isSafeInteger(e.start) || !Number.isSafeInteger(e.length)) bail('malformed exclusion');
+    const start = (e as { start: number }).start;
+    const end = start + (e as { length: number }).length;
+    if (start < at || end > asset.length) bail('exclusions out of order or out of range');
+    h.update(asset.subarray(at, start));
+    at = end;
+  }
+  h.update(asset.subarray(at));
+  return same(h.digest(), expected);
+}
+
+/**
+ * Checks the store of `asset` natively. Returns a candidate whose key names the credentials and
+ * shape, or undefined when the store is not one the fast path confirms (c2pa-rs decides then).
+ */
+export async function fastC2paCandidate(asset: Uint8Array, format: Format, trustAnchors?: string): Promise<FastCandidate | undefined> {
+  return (await fastC2paCheck(asset, format, trustAnchors)).candidate;
+}
+
+/** fastC2paCandidate with the reason it declined (tests, benchmarks). */
+export async function fastC2paCheck(asset: Uint8Array, format: Format, trustAnchors?: string): Promise<{ candidate?: FastCandidate; reason?: string }> {
+  const locate = STORE_OF[format];
+  if (!locate) return { reason: `no fast path for ${format}` };
+  try {
+    const buf = (await locate(asset)) ?? bail('no single store found');
+    const store = parseJumbf(buf);
+    expectBox(store, ['c2pa']);
+    if (store.label !== 'c2pa' || store.contents.length) bail('not a C2PA store');
+    const manifests = store.children;
+    if (!manifests.length || manifests.some((m) => uuidType(m) !== 'c2ma')) bail('no manifests, or an update manifest');
+    if (new Set(manifests.map((m) => m.label)).size !== manifests.length) bail('two manifests with one label');
+    const checks = manifests.map((m) => checkManifest(buf, store, m, manifests));
+    const active = checks.at(-1)!;
+    if (active.hardBindings.length !== 1) bail(`${active.hardBindings.length} hard bindings`);
+    if (!dataHashMatches(asset, active.hardBindings[0]!)) bail('data hash mismatch');
+    const key = digest('sha256', Buffer.from(JSON.stringify([format, trustAnchors ?? '', checks.map((c) => c.keyParts)]))).toString('hex');
+    return { candidate: { key, store: { active_manifest: active.label, manifests: Object.fromEntries(checks.map((c) => [c.label, c.raw])) } } };
+  } catch (e) {
+    // NotFast, JumbfError, DerError, or a CBOR/shape error on a damaged store: c2pa-rs reports it.
+    return { reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+const MAX_LEARNED = 4096;
+const learned = new Map<string, Learned | 'c2pa-rs'>();
+/** Counters for benchmarks and tests: how each store was decided. */
+export const fastC2paStats = { fast: 0, learned: 0, pinned: 0, slow: 0 };
+
+/** The finished raw store for a candidate whose key c2pa-rs has already answered, else undefined. */
+export function fastC2paStore(c: FastCandidate): FastRawStore | undefined {
+  const l = learned.get(c.key);
+  if (!l || l === 'c2pa-rs') return undefined;
+  fastC2paStats.fast++;
+  return withVerdict(c, l);
+}
+
+function withVerdict(c: FastCandidate, l: Learned): FastRawStore {
+  const manifests = { ...c.store.manifests };
+  const active = manifests[c.store.active_manifest]!;
+  const sig = { ...l.signer, ...(active.signature_info?.time ? { time: active.signature_info.time } : {}) };
+  manifests[c.store.active_manifest] = { ...active, ...(Object.keys(sig).length ? { signature_info: sig } : {}) };
+  return { ...c.store, manifests, validation_status: l.codes.map((code) => ({ code })), validation_state: l.state };
+}
+
+/**
+ * Records c2pa-rs's answer for a candidate's key: reused when every code is a credential code and
+ * the report built from the fast path's own parse equals c2pa-rs's report; otherwise the key stays
+ * with c2pa-rs. `report` turns a raw store into the report both sides are compared on.
+ */
+export function learnC2paVerdict<R>(c: FastCandidate, c2pa: { validation_state?: string; validation_status?: { code: string }[]; active_manifest?: string; manifests?: Record<string, { signature_info?: { issuer?: string; common_name?: string } }> }, report: (store: FastRawStore | typeof c2pa) => R): void {
+  if (learned.has(c.key)) return;
+  if (learned.size >= MAX_LEARNED) learned.delete(learned.keys().next().value!);
+  const codes = [...new Set((c2pa.validation_status ?? []).map((s) => s.code))];
+  const sig = c2pa.active_manifest ? c2pa.manifests?.[c2pa.active_manifest]?.signature_info : undefined;
+  const l: Learned = { state: c2pa.validation_state ?? '', codes, ...(sig && (sig.issuer || sig.common_name) ? { signer: { ...(sig.issuer ? { issuer: sig.issuer } : {}), ...(sig.common_name ? { common_name: sig.common_name } : {}) } } : {}) };
+  const ok = codes.every((code) => LEARNABLE_CODE.test(code)) && isDeepStrictEqual(report(withVerdict(c, l)), report(c2pa));
+  learned.set(c.key, ok ? l : 'c2pa-rs');
+  if (ok) fastC2paStats.learned++;
+  else fastC2paStats.pinned++;
+}
+
+/** Forgets every learned verdict (tests). */
+export function resetFastC2pa(): void {
+  learned.clear();
+  Object.assign(fastC2paStats, { fast: 0, learned: 0, pinned: 0, slow: 0 });
+}
