@@ -88,11 +88,13 @@ function superbox(buf: Uint8Array, view: DataView, box: JumbfBox, depth: number)
   return out;
 }
 
-/** Parses the outermost superbox of `buf` (a complete C2PA manifest store). */
+/** Parses the outermost superbox of `buf`, which must be exactly one complete C2PA manifest store. */
 export function parseJumbf(buf: Uint8Array): JumbfSuperbox {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const box = boxAt(buf, view, 0, buf.length);
   if (box.type !== 'jumb') throw new JumbfError(`expected a jumb superbox, found ${JSON.stringify(box.type)}`);
+  // A carrier holds exactly one store: trailing bytes mean the carrier was cut or joined wrongly.
+  if (box.end !== buf.length) throw new JumbfError(`${buf.length - box.end} bytes after the manifest store`);
   return superbox(buf, view, box, 0);
 }
 

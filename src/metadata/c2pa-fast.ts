@@ -271,6 +271,8 @@ function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, 
   const v2 = claimBox.label === 'c2pa.claim.v2';
   if (Array.isArray(c.redacted_assertions) && c.redacted_assertions.length) bail('redacted assertions');
   const claimAlg = typeof c.alg === 'string' ? c.alg : 'sha256';
+  // The claim names its signature box, in 2.x by an absolute URI that holds the manifest label.
+  if (typeof c.signature !== 'string' || resolve(store, m, c.signature) !== sigBox) bail('claim does not point at its signature');
   const refs = (v2 ? [...((c.created_assertions as unknown[]) ?? []), ...((c.gathered_assertions as unknown[]) ?? [])] : ((c.assertions as unknown[]) ?? [])).map(hashedUri);
   const keyParts: unknown[] = [v2 ? 'v2' : 'v1', label.replace(/[0-9a-f-]{36}$/, '')];
   const raw: FastRawManifest = { assertions: [] };
