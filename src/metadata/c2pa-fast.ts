@@ -56,7 +56,12 @@ interface Learned {
 
 /** A store the fast path confirmed intact; it needs the learned verdict to become a report. */
 export interface FastCandidate {
+  /** Credentials and shape: c2pa-rs's whole verdict on an intact store with this key is reused. */
   key: string;
+  /** Credentials only: c2pa-rs's credential codes, reused beside the failures the fast path found. */
+  credKey: string;
+  /** C2PA failure codes found natively; empty for an intact store. */
+  failures: string[];
   store: Omit<FastRawStore, 'validation_status' | 'validation_state'>;
 }
 
@@ -189,12 +194,16 @@ function contentOf(buf: Uint8Array, box: JumbfSuperbox, type: string): Uint8Arra
 interface ManifestCheck {
   label: string;
   raw: FastRawManifest;
-  /** Credential key and shape parts of this manifest. */
-  keyParts: unknown[];
+  /** What the credential verdict depends on: algorithm, certificates, where the signing time falls in their validity. */
+  credParts: unknown[];
+  /** The store's shape as c2pa-rs validates it: claim version, assertions, actions, ingredients. */
+  shapeParts: unknown[];
+  /** C2PA failure codes the native checks found (a tampered claim, assertion or ingredient). */
+  failures: string[];
   hardBindings: { label: string; data: Record<string, unknown>; alg: string }[];
 }
 
-function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, keyParts: unknown[]): VerifiedTimeStamp | undefined {
+function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, credParts: unknown[], failures: string[]): VerifiedTimeStamp | undefined {
   let cose = decode(contentOf(buf, sigBox, 'cbor'));
   if (cose instanceof Tag) {
     if (cose.tag !== 18) bail('COSE tag is not COSE_Sign1');
@@ -224,7 +233,7 @@ function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint
       : alg.kind === 'pss'
         ? cryptoVerify(alg.hash, tbs, { key: signer.publicKey, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: createHash(alg.hash!).digest().length }, sig!)
         : cryptoVerify(null, tbs, signer.publicKey, sig!);
-  if (!ok) bail('claim signature does not verify');
+  if (!ok) failures.push('claimSignature.mismatch');
 
   let ts: VerifiedTimeStamp | undefined;
   const tstHeader = u.sigTst2 !== undefined ? 'sigTst2' : u.sigTst !== undefined ? 'sigTst' : undefined;
@@ -234,12 +243,13 @@ function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint
     if (tokens.length !== 1 || !isRecord(tokens[0]) || !bytesOf(tokens[0].val)) bail('sigTst must hold one token');
     const data = tstHeader === 'sigTst' ? claimBytes : cborBytes(sig!);
     ts = verifyTimeStampToken(bytesOf((tokens[0] as Record<string, unknown>).val)!, sigStructure('CounterSignature', pb!, data));
-    if (!ts) bail('time stamp does not verify');
+    // c2pa-rs then goes on without a signing time: certificates are checked against now.
+    if (!ts) credParts.push('time stamp failed');
   }
   const at = ts?.ms ?? Date.now();
   const certs = [...chain, ...(ts?.certificates ?? [])];
   const rVals = u.rVals === undefined ? '' : digest('sha256', cborBytes(Buffer.from(JSON.stringify(u.rVals, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))))).toString('hex');
-  keyParts.push(alg.name, p['33'] ? 'p' : 'u', tstHeader ?? '-', rVals, certs.map((c) => digest('sha256', c).toString('hex').slice(0, 32)), certs.map((c) => validityAt(c, at)));
+  credParts.push(alg.name, p['33'] ? 'p' : 'u', tstHeader ?? '-', rVals, certs.map((c) => digest('sha256', c).toString('hex').slice(0, 32)), certs.map((c) => validityAt(c, at)));
   return ts;
 }
 
@@ -274,7 +284,9 @@ function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, 
   // The claim names its signature box, in 2.x by an absolute URI that holds the manifest label.
   if (typeof c.signature !== 'string' || resolve(store, m, c.signature) !== sigBox) bail('claim does not point at its signature');
   const refs = (v2 ? [...((c.created_assertions as unknown[]) ?? []), ...((c.gathered_assertions as unknown[]) ?? [])] : ((c.assertions as unknown[]) ?? [])).map(hashedUri);
-  const keyParts: unknown[] = [v2 ? 'v2' : 'v1', label.replace(/[0-9a-f-]{36}$/, '')];
+  const shapeParts: unknown[] = [v2 ? 'v2' : 'v1', label.replace(/[0-9a-f-]{36}$/, '')];
+  const credParts: unknown[] = [];
+  const failures: string[] = [];
   const raw: FastRawManifest = { assertions: [] };
   if (typeof c.claim_generator === 'string') raw.claim_generator = c.claim_generator;
   const info = c.claim_generator_info;
@@ -288,9 +300,15 @@ function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, 
     if (!assertionStore.children.includes(box)) bail(`hashed URI ${ref.url} outside the assertion store`);
     const alg = ref.alg ?? claimAlg;
     if (!HASHES.has(alg)) bail(`hash algorithm ${alg}`);
-    if (!same(boxHash(buf, box, alg), ref.hash)) bail(`hash mismatch for ${ref.url}`);
-    referenced.add(box);
     const al = box.label ?? '';
+    referenced.add(box);
+    if (!same(boxHash(buf, box, alg), ref.hash)) {
+      // A changed assertion is reported; c2pa-rs still follows a changed ingredient to its manifest.
+      if (HARD_BINDING.test(al) || REPORTED.test(al)) bail(`hash mismatch for ${ref.url}`);
+      failures.push('assertion.hashedURI.mismatch');
+      shapeParts.push([al, 'changed']);
+      if (!INGREDIENT.test(al)) continue;
+    }
     if (al.startsWith('cawg.identity')) bail('CAWG identity assertion');
     const shape: unknown[] = [al];
     const type = uuidType(box);
@@ -308,23 +326,27 @@ function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, 
           const ing = resolve(store, m, t.url);
           const talg = t.alg ?? claimAlg;
           if (!HASHES.has(talg)) bail(`hash algorithm ${talg}`);
-          if (!ing || !manifests.includes(ing) || ing === m) bail('ingredient manifest not in the store');
-          if (!same(boxHash(buf, ing!, talg), t.hash)) bail('ingredient manifest hash mismatch');
-          shape.push(d.relationship, manifests.indexOf(ing!));
+          if (!ing || !manifests.includes(ing) || ing === m) {
+            failures.push('ingredient.manifest.missing');
+            shape.push(d.relationship, 'missing');
+          } else {
+            if (!same(boxHash(buf, ing, talg), t.hash)) bail('ingredient manifest hash mismatch');
+            shape.push(d.relationship, manifests.indexOf(ing));
+          }
         } else shape.push(d.relationship, -1);
       } else {
         raw.assertions.push({ label: al, data: d });
         if (ACTIONS.test(al) && Array.isArray(d.actions)) shape.push(d.actions.map((a: unknown) => (isRecord(a) ? [a.action, a.digitalSourceType, isRecord(a.parameters) && Object.keys(a.parameters).sort().join()] : null)));
       }
     }
-    keyParts.push(shape);
+    shapeParts.push(shape);
   }
   for (const a of assertionStore.children) if (!referenced.has(a)) bail(`assertion ${a.label} not in the claim`);
   if (assertionStore.contents.length) bail('content boxes in the assertion store');
 
-  const ts = checkSignature(buf, sigBox, claimBytes, keyParts);
+  const ts = checkSignature(buf, sigBox, claimBytes, credParts, failures);
   if (ts) raw.signature_info = { time: ts.time };
-  return { label, raw, keyParts, hardBindings };
+  return { label, raw, credParts, shapeParts, failures, hardBindings };
 }
 
 /** `c2pa.hash.data` (C2PA 2.x §9.2.2): the asset's bytes outside the exclusion ranges. */
@@ -371,9 +393,15 @@ export async function fastC2paCheck(asset: Uint8Array, format: Format, trustAnch
     const checks = manifests.map((m) => checkManifest(buf, store, m, manifests));
     const active = checks.at(-1)!;
     if (active.hardBindings.length !== 1) bail(`${active.hardBindings.length} hard bindings`);
-    if (!dataHashMatches(asset, active.hardBindings[0]!)) bail('data hash mismatch');
-    const key = digest('sha256', Buffer.from(JSON.stringify([format, trustAnchors ?? '', checks.map((c) => c.keyParts)]))).toString('hex');
-    return { candidate: { key, store: { active_manifest: active.label, manifests: Object.fromEntries(checks.map((c) => [c.label, c.raw])) } } };
+    // c2pa-rs reports an ingredient manifest's own failures apart from the active manifest's.
+    if (checks.slice(0, -1).some((c) => c.failures.length)) bail('a changed ingredient manifest');
+    const failures = [...active.failures];
+    if (!dataHashMatches(asset, active.hardBindings[0]!)) failures.push('assertion.dataHash.mismatch');
+    const keyOf = (parts: unknown) => digest('sha256', Buffer.from(JSON.stringify([format, trustAnchors ?? '', parts]))).toString('hex');
+    const credKey = keyOf(checks.map((c) => c.credParts));
+    const key = keyOf(checks.map((c) => [c.credParts, c.shapeParts]));
+    const candidate: FastCandidate = { key, credKey, failures: [...new Set(failures)], store: { active_manifest: active.label, manifests: Object.fromEntries(checks.map((c) => [c.label, c.raw])) } };
+    return { candidate, ...(failures.length ? { reason: `tampered: ${candidate.failures.join(', ')}` } : {}) };
   } catch (e) {
     // NotFast, JumbfError, DerError, or a CBOR/shape error on a damaged store: c2pa-rs reports it.
     return { reason: e instanceof Error ? e.message : String(e) };
@@ -382,12 +410,25 @@ export async function fastC2paCheck(asset: Uint8Array, format: Format, trustAnch
 
 const MAX_LEARNED = 4096;
 const learned = new Map<string, Learned | 'c2pa-rs'>();
+const credentials = new Map<string, Learned | 'c2pa-rs'>();
 /** Counters for benchmarks and tests: how each store was decided. */
 export const fastC2paStats = { fast: 0, learned: 0, pinned: 0, slow: 0 };
 
-/** The finished raw store for a candidate whose key c2pa-rs has already answered, else undefined. */
+const remember = (map: Map<string, Learned | 'c2pa-rs'>, key: string, v: Learned | 'c2pa-rs'): void => {
+  if (map.size >= MAX_LEARNED) map.delete(map.keys().next().value!);
+  map.set(key, v);
+};
+
+/** c2pa-rs's order: ingredient codes, the credential's, then the claim signature, assertions and data hash. */
+const FAILURE_ORDER = ['ingredient.', '', 'claimSignature.', 'assertion.hashedURI.', 'assertion.dataHash.'];
+function orderedCodes(credential: string[], failures: string[]): string[] {
+  const rank = (code: string) => (LEARNABLE_CODE.test(code) ? 1 : FAILURE_ORDER.findIndex((p, i) => i !== 1 && code.startsWith(p)));
+  return [...credential, ...failures].map((code, i) => ({ code, i, r: rank(code) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.code);
+}
+
+/** The finished raw store for a candidate, when c2pa-rs has already answered for its key (intact) or its credentials (tampered). */
 export function fastC2paStore(c: FastCandidate): FastRawStore | undefined {
-  const l = learned.get(c.key);
+  const l = c.failures.length ? credentials.get(c.credKey) : learned.get(c.key);
   if (!l || l === 'c2pa-rs') return undefined;
   fastC2paStats.fast++;
   return withVerdict(c, l);
@@ -398,28 +439,40 @@ function withVerdict(c: FastCandidate, l: Learned): FastRawStore {
   const active = manifests[c.store.active_manifest]!;
   const sig = { ...l.signer, ...(active.signature_info?.time ? { time: active.signature_info.time } : {}) };
   manifests[c.store.active_manifest] = { ...active, ...(Object.keys(sig).length ? { signature_info: sig } : {}) };
-  return { ...c.store, manifests, validation_status: l.codes.map((code) => ({ code })), validation_state: l.state };
+  const codes = c.failures.length ? orderedCodes(l.codes, c.failures) : l.codes;
+  return { ...c.store, manifests, validation_status: codes.map((code) => ({ code })), validation_state: c.failures.length ? 'Invalid' : l.state };
 }
 
+type C2paAnswer = { validation_state?: string; validation_status?: { code: string }[]; active_manifest?: string; manifests?: Record<string, { signature_info?: { issuer?: string; common_name?: string } }> };
+
 /**
- * Records c2pa-rs's answer for a candidate's key: reused when every code is a credential code and
- * the report built from the fast path's own parse equals c2pa-rs's report; otherwise the key stays
- * with c2pa-rs. `report` turns a raw store into the report both sides are compared on.
+ * Records c2pa-rs's answer for a candidate. An intact store's whole verdict is reused for its key
+ * when every code is a credential code and the report built from the fast path's own parse equals
+ * c2pa-rs's. The credential codes alone are reused for tampered stores with the same credentials
+ * when c2pa-rs found exactly the failures the fast path found and the reports agree. Any
+ * disagreement leaves that key with c2pa-rs for the rest of the process.
  */
-export function learnC2paVerdict<R>(c: FastCandidate, c2pa: { validation_state?: string; validation_status?: { code: string }[]; active_manifest?: string; manifests?: Record<string, { signature_info?: { issuer?: string; common_name?: string } }> }, report: (store: FastRawStore | typeof c2pa) => R): void {
-  if (learned.has(c.key)) return;
-  if (learned.size >= MAX_LEARNED) learned.delete(learned.keys().next().value!);
+export function learnC2paVerdict<R>(c: FastCandidate, c2pa: C2paAnswer, report: (store: FastRawStore | C2paAnswer) => R): void {
   const codes = [...new Set((c2pa.validation_status ?? []).map((s) => s.code))];
   const sig = c2pa.active_manifest ? c2pa.manifests?.[c2pa.active_manifest]?.signature_info : undefined;
-  const l: Learned = { state: c2pa.validation_state ?? '', codes, ...(sig && (sig.issuer || sig.common_name) ? { signer: { ...(sig.issuer ? { issuer: sig.issuer } : {}), ...(sig.common_name ? { common_name: sig.common_name } : {}) } } : {}) };
-  const ok = codes.every((code) => LEARNABLE_CODE.test(code)) && isDeepStrictEqual(report(withVerdict(c, l)), report(c2pa));
-  learned.set(c.key, ok ? l : 'c2pa-rs');
-  if (ok) fastC2paStats.learned++;
-  else fastC2paStats.pinned++;
+  const signer = sig && (sig.issuer || sig.common_name) ? { signer: { ...(sig.issuer ? { issuer: sig.issuer } : {}), ...(sig.common_name ? { common_name: sig.common_name } : {}) } } : {};
+  const credential: Learned = { state: c2pa.validation_state ?? '', codes: codes.filter((code) => LEARNABLE_CODE.test(code)), ...signer };
+  const integrity = codes.filter((code) => !LEARNABLE_CODE.test(code));
+  const agrees = integrity.length === c.failures.length && integrity.every((code) => c.failures.includes(code));
+  // For a tampered store the reports must match up to the order of the codes.
+  const sorted = (r: R) => ({ ...(r as object), statusCodes: [...((r as { statusCodes?: string[] }).statusCodes ?? [])].sort() });
+  const ok = agrees && isDeepStrictEqual(sorted(report(withVerdict(c, credential))), sorted(report(c2pa)));
+  if (!c.failures.length && !learned.has(c.key)) {
+    remember(learned, c.key, ok ? credential : 'c2pa-rs');
+    if (ok) fastC2paStats.learned++;
+    else fastC2paStats.pinned++;
+  }
+  if (!credentials.has(c.credKey) && (ok || c.failures.length)) remember(credentials, c.credKey, ok ? credential : 'c2pa-rs');
 }
 
 /** Forgets every learned verdict (tests). */
 export function resetFastC2pa(): void {
   learned.clear();
+  credentials.clear();
   Object.assign(fastC2paStats, { fast: 0, learned: 0, pinned: 0, slow: 0 });
 }
