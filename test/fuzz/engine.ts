@@ -17,6 +17,11 @@ import { BufferReader } from '../../src/core/source.js';
 import { renderPlan } from '../../src/core/edit.js';
 import type { ImageFormat } from '../../src/core/types.js';
 import { mergeXmp, parseXmp } from '../../src/metadata/xmp.js';
+import { fastC2paCheck } from '../../src/metadata/c2pa-fast.js';
+import { sniff } from '../../src/core/sniff.js';
+import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
+import { signC2pa } from '../../src/metadata/c2pa.js';
+import { localSigner } from '../../src/metadata/cose.js';
 import { CORPUS, ROOT } from '../helpers.js';
 import { mediaTargets } from './media-targets.js';
 
@@ -203,6 +208,16 @@ async function imageTargets(): Promise<FuzzTarget[]> {
     .filter((s) => s.length > 40)
     .map((s) => Buffer.from(s, 'latin1'));
   targets.push({ name: 'metadata/xmp: parse + merge', seeds: packets, run: async (input) => (parseXmp(input), mergeXmp(input, LABEL)) });
+  // The native C2PA checks (JUMBF, CBOR, COSE, DER time stamps) on signed files of every format they read.
+  const chain = await makeDevChain();
+  const signer = localSigner({ cert: chain.chainPem, key: chain.keyPem });
+  const signed: Uint8Array[] = [];
+  for (const format of ['jpeg', 'png', 'webp', 'gif', 'tiff'] as const) signed.push(await signC2pa(seeds[format]![0]!, format, FIXED, { signer }));
+  for (const rel of ['c2pa/C-algorithmic.jpg', 'c2pa/E-sig-CA-signature-mismatch.jpg', 'c2pa/XCA-datahash-mismatch.jpg', 'c2pa/C-algorithmic.dng']) {
+    const p = join(CORPUS, rel);
+    if (existsSync(p) && statSync(p).size < 256 * 1024) signed.push(readFileSync(p));
+  }
+  targets.push({ name: 'metadata/c2pa-fast: native store check', seeds: signed, run: async (input) => fastC2paCheck(input, sniff(input)?.format ?? 'jpeg') });
   return targets.filter((t) => t.seeds.length > 0);
 }
 
