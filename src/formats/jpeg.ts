@@ -250,32 +250,43 @@ export const jpegContainer: ImageContainer = {
  * Annex B: CI `JP`, box instance En, sequence Z; every segment after the first repeats the box
  * header, which is dropped). Undefined when there is none, or more than one, or the sequence is broken.
  */
-export function jpegC2paStore(bytes: Uint8Array): Uint8Array | undefined {
-  if (bytes[0] !== 0xff || bytes[1] !== SOI) return undefined;
-  const parts = new Map<number, { z: number; data: Uint8Array }[]>();
+/**
+ * The marker segments of a JPEG held in memory, up to the first scan (fill bytes and standalone
+ * markers skipped): marker, segment offset and end. Stops quietly at the first malformed segment,
+ * so header sniffers can run it on a truncated head.
+ */
+export function* jpegHeaderSegments(bytes: Uint8Array): Generator<{ marker: number; at: number; end: number }> {
+  if (bytes[0] !== 0xff || bytes[1] !== SOI) return;
   for (let at = 2; at + 4 <= bytes.length; ) {
-    if (bytes[at] !== 0xff) return undefined;
+    if (bytes[at] !== 0xff) return;
     const marker = bytes[at + 1]!;
     if (marker === 0xff) {
       at++;
       continue;
     }
-    if (marker === SOS || marker === EOI) break;
+    if (marker === SOS || marker === EOI) return;
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
       at += 2;
       continue;
     }
-    const len = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-    const end = at + 2 + len;
-    if (len < 2 || end > bytes.length) return undefined;
-    if (marker === APP11 && len >= 2 + 8 + 8 && bytes[at + 4] === 0x4a && bytes[at + 5] === 0x50) {
+    const end = at + 2 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
+    yield { marker, at, end };
+    at = end;
+  }
+}
+
+export function jpegC2paStore(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes[0] !== 0xff || bytes[1] !== SOI) return undefined;
+  const parts = new Map<number, { z: number; data: Uint8Array }[]>();
+  for (const { marker, at, end } of jpegHeaderSegments(bytes)) {
+    if (end > bytes.length || end < at + 4) return undefined;
+    if (marker === APP11 && end - at >= 2 + 2 + 8 + 8 && bytes[at + 4] === 0x4a && bytes[at + 5] === 0x50) {
       const en = (bytes[at + 6]! << 8) | bytes[at + 7]!;
       const z = u32be(bytes, at + 8);
       const list = parts.get(en) ?? [];
       list.push({ z, data: bytes.subarray(at + 12, end) });
       parts.set(en, list);
     }
-    at = end;
   }
   const stores = [...parts.values()].filter((l) => l.some((p) => p.z === 1 && p.data.length >= 24 && latin1(p.data.subarray(16, 20)) === 'c2pa'));
   if (stores.length !== 1) return undefined;

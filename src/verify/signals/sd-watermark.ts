@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { Finding, Format } from '../../core/types.js';
+import { jpegHeaderSegments } from '../../formats/jpeg.js';
 import { bitsFromVotes, bytesToBits, DWTDCT_MIN_PIXELS, dwtDctVotes, type RgbImage } from '../../watermark/sd-dwtdct.js';
 import { signal, type SignalDetector } from './types.js';
 
@@ -69,14 +70,7 @@ function mayCarrySdMark(format: Format, head: Uint8Array): { size?: { width: num
   const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
   if (format === 'png') return b.length >= 24 ? { size: { width: b.readUInt32BE(16), height: b.readUInt32BE(20) } } : undefined;
   if (format === 'jpeg') {
-    for (let at = 2; at + 4 <= b.length; ) {
-      if (b[at] !== 0xff) return undefined;
-      const marker = b[at + 1]!;
-      if (marker === 0xff) {
-        at++;
-        continue;
-      }
-      const len = b.readUInt16BE(at + 2);
+    for (const { marker, at } of jpegHeaderSegments(head)) {
       // SOF0-15 except DHT (C4), JPG (C8) and DAC (CC): frame header with each component's sampling.
       if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
         if (at + 10 > b.length) return undefined;
@@ -87,7 +81,6 @@ function mayCarrySdMark(format: Format, head: Uint8Array): { size?: { width: num
         const sampling = [0, 1, 2].map((c) => b[at + 11 + c * 3]!);
         return sampling.every((s) => s === sampling[0]) ? { size: { width, height } } : undefined;
       }
-      at += 2 + len;
     }
     return undefined;
   }
