@@ -331,3 +331,20 @@ export const isobmffContainer: AvContainer = {
   },
 };
 
+
+/**
+ * The C2PA manifest store of a complete ISO BMFF file: the JUMBF in its single top-level C2PA
+ * `uuid` box whose purpose is `manifest` (version/flags, "manifest\0", an 8-byte merkle offset,
+ * then the store). Undefined when there is none, or more than one, or the boxes do not tile the file.
+ */
+export function bmffC2paStore(bytes: Uint8Array): Uint8Array | undefined {
+  const boxes = childBoxes(bytes, 0, bytes.length);
+  if (boxes[0]?.type !== 'ftyp' || boxes.reduce((n, b) => n + b.size, 0) !== bytes.length) return undefined;
+  const c2pa = boxes.filter((b) => b.type === 'uuid' && sameBytes(b.uuid, C2PA_UUID));
+  if (c2pa.length !== 1) return undefined;
+  const b = c2pa[0]!;
+  const purposeAt = b.offset + b.headerSize + 4;
+  const nul = bytes.indexOf(0, purposeAt);
+  if (nul < 0 || latin1(bytes.subarray(purposeAt, nul)) !== 'manifest' || nul + 9 > b.offset + b.size) return undefined;
+  return bytes.subarray(nul + 9, b.offset + b.size);
+}

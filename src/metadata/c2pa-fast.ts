@@ -5,6 +5,7 @@ import type { Format } from '../core/types.js';
 import { jpegC2paStore } from '../formats/jpeg.js';
 import { childLabelled, parseJumbf, uuidType, type JumbfSuperbox } from '../formats/jumbf.js';
 import { gifContainer } from '../formats/gif.js';
+import { bmffC2paStore, childBoxes, type Box } from '../formats/isobmff.js';
 import { pngC2paStore } from '../formats/png.js';
 import { webpC2paStore } from '../formats/riff.js';
 import { tiffContainer } from '../formats/tiff.js';
@@ -86,6 +87,11 @@ const STORE_OF: Partial<Record<Format, (b: Uint8Array) => Uint8Array | undefined
   webp: webpC2paStore,
   tiff: (b) => carriedStore(b, 'tiff'),
   gif: (b) => carriedStore(b, 'gif'),
+  heif: bmffC2paStore,
+  avif: bmffC2paStore,
+  mp4: bmffC2paStore,
+  mov: bmffC2paStore,
+  m4a: bmffC2paStore,
 };
 
 const COSE_ALGS: Record<number, { name: string; hash: string | null; kind: 'ec' | 'pss' | 'ed'; ecBytes?: number }> = {
@@ -370,6 +376,112 @@ function dataHashMatches(asset: Uint8Array, hb: ManifestCheck['hardBindings'][nu
   return same(h.digest(), expected);
 }
 
+/** Boxes an exclusion path may pass through, and where their children start (`meta` is a full box). */
+const BMFF_CONTAINERS: Record<string, number> = { moov: 0, trak: 0, mdia: 0, minf: 0, stbl: 0, mfra: 0, moof: 0, traf: 0, meta: 4 };
+
+interface BmffExclusion {
+  path: string[];
+  length?: number;
+  data: { offset: number; value: Uint8Array }[];
+  subset?: { offset: number; length: number }[];
+  version?: number;
+  flags?: number;
+  exact: boolean;
+}
+
+function bmffExclusion(e: unknown): BmffExclusion {
+  if (!isRecord(e) || typeof e.xpath !== 'string' || !/^(\/[\x20-\x7e]{4})+$/.test(e.xpath)) bail('malformed bmff exclusion');
+  const x = e as Record<string, unknown>;
+  const path = (x.xpath as string).slice(1).split('/');
+  if (path.slice(0, -1).some((t) => BMFF_CONTAINERS[t] === undefined)) bail(`bmff exclusion through ${x.xpath}`);
+  const out: BmffExclusion = { path, data: [], exact: x.exact !== false };
+  if (x.length != null) out.length = Number.isSafeInteger(x.length) ? (x.length as number) : bail('malformed bmff exclusion length');
+  if (x.data != null) {
+    if (!Array.isArray(x.data)) bail('malformed bmff data match');
+    out.data = (x.data as unknown[]).map((m) => (isRecord(m) && Number.isSafeInteger(m.offset) && bytesOf(m.value) ? { offset: m.offset as number, value: bytesOf(m.value)! } : bail('malformed bmff data match')));
+  }
+  if (x.subset != null) {
+    if (!Array.isArray(x.subset)) bail('malformed bmff subset');
+    out.subset = (x.subset as unknown[]).map((m) => (isRecord(m) && Number.isSafeInteger(m.offset) && Number.isSafeInteger(m.length) ? { offset: m.offset as number, length: m.length as number } : bail('malformed bmff subset')));
+  }
+  if (x.version != null) out.version = Number.isSafeInteger(x.version) ? (x.version as number) : bail('malformed bmff version');
+  if (x.flags != null) {
+    const f = bytesOf(x.flags) ?? bail('malformed bmff flags');
+    out.flags = f.length >= 3 ? (f[0]! << 16) | (f[1]! << 8) | f[2]! : 0;
+  }
+  return out;
+}
+
+/** Boxes at `path` (a top-level box list, then the children of each named container). */
+function boxesAt(asset: Uint8Array, top: Box[], path: string[]): Box[] {
+  let level = top.filter((b) => b.type === path[0]);
+  for (const type of path.slice(1)) {
+    level = level.flatMap((p) => childBoxes(asset, p.offset + p.headerSize + BMFF_CONTAINERS[p.type]!, p.offset + p.size)).filter((b) => b.type === type);
+  }
+  return level;
+}
+
+/**
+ * `c2pa.hash.bmff.v2`/`.v3` without a merkle tree (C2PA 2.x §9.3, as c2pa-rs computes it): the
+ * file's bytes outside the exclusions, each top-level box not wholly excluded preceded by its file
+ * offset as a big-endian u64. Exclusions name box paths, filtered by length, data, version and
+ * flags, and may cover only subsets of a box.
+ */
+function bmffHashMatches(asset: Uint8Array, hb: ManifestCheck['hardBindings'][number]): boolean {
+  const d = hb.data;
+  if (!/^c2pa\.hash\.bmff\.v[23]$/.test(hb.label) || d.url != null || d.merkle != null) bail(`hard binding ${hb.label}`);
+  if (!HASHES.has(hb.alg)) bail('bmff hash algorithm');
+  const expected = bytesOf(d.hash) ?? bail('bmff hash without a hash');
+  const top = childBoxes(asset, 0, asset.length);
+  const ranges: [number, number][] = [];
+  const wholeTop = new Set<number>();
+  for (const e of (Array.isArray(d.exclusions) ? d.exclusions : []).map(bmffExclusion)) {
+    for (const b of boxesAt(asset, top, e.path)) {
+      if (e.length !== undefined && e.length !== b.size) continue;
+      if (e.version !== undefined || e.flags !== undefined) {
+        const at = b.offset + b.headerSize;
+        const version = asset[at]!;
+        const flags = (asset[at + 1]! << 16) | (asset[at + 2]! << 8) | asset[at + 3]!;
+        if (e.version !== undefined && e.version !== version) continue;
+        if (e.flags !== undefined && (e.exact ? e.flags !== flags : (e.flags | flags) !== e.flags)) continue;
+      }
+      if (!e.data.every((m) => same(asset.subarray(b.offset + m.offset, b.offset + m.offset + m.value.length), m.value))) continue;
+      if (e.subset) {
+        for (const sub of e.subset) {
+          if (sub.offset > b.size) continue;
+          const length = sub.length === 0 ? b.size - sub.offset : Math.min(sub.length, b.size - sub.offset);
+          ranges.push([b.offset + sub.offset, b.offset + sub.offset + length]);
+        }
+      } else {
+        ranges.push([b.offset, b.offset + b.size]);
+        if (e.path.length === 1) wholeTop.add(b.offset);
+      }
+    }
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) if (ranges[i]![0] < ranges[i - 1]![1]) bail('overlapping bmff exclusions');
+  const h = createHash(hb.alg);
+  const offset = Buffer.alloc(8);
+  let r = 0;
+  for (const b of top) {
+    if (wholeTop.has(b.offset)) continue;
+    offset.writeBigUInt64BE(BigInt(b.offset));
+    h.update(offset);
+    let at = b.offset;
+    const end = b.offset + b.size;
+    while (r < ranges.length && ranges[r]![1] <= at) r++;
+    for (; r < ranges.length && ranges[r]![0] < end; r++) {
+      h.update(asset.subarray(at, Math.max(at, ranges[r]![0])));
+      at = Math.max(at, Math.min(end, ranges[r]![1]));
+      if (ranges[r]![1] > end) break;
+    }
+    h.update(asset.subarray(at, end));
+  }
+  return same(h.digest(), expected);
+}
+
+const BMFF_FORMATS = new Set<Format>(['heif', 'avif', 'mp4', 'mov', 'm4a']);
+
 /**
  * Checks the store of `asset` natively. Returns a candidate whose key names the credentials and
  * shape, or undefined when the store is not one the fast path confirms (c2pa-rs decides then).
@@ -396,7 +508,10 @@ export async function fastC2paCheck(asset: Uint8Array, format: Format, trustAnch
     // c2pa-rs reports an ingredient manifest's own failures apart from the active manifest's.
     if (checks.slice(0, -1).some((c) => c.failures.length)) bail('a changed ingredient manifest');
     const failures = [...active.failures];
-    if (!dataHashMatches(asset, active.hardBindings[0]!)) failures.push('assertion.dataHash.mismatch');
+    // A BMFF hash that does not match goes to c2pa-rs: only matches are trusted from this reimplementation.
+    if (BMFF_FORMATS.has(format)) {
+      if (!bmffHashMatches(asset, active.hardBindings[0]!)) bail('bmff hash mismatch');
+    } else if (!dataHashMatches(asset, active.hardBindings[0]!)) failures.push('assertion.dataHash.mismatch');
     const keyOf = (parts: unknown) => digest('sha256', Buffer.from(JSON.stringify([format, trustAnchors ?? '', parts]))).toString('hex');
     const credKey = keyOf(checks.map((c) => c.credParts));
     const key = keyOf(checks.map((c) => [c.credParts, c.shapeParts]));

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import sharp from 'sharp';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeProvenance } from '../../src/core/provenance.js';
 import type { Format } from '../../src/core/types.js';
@@ -40,8 +41,11 @@ describe('C2PA fast path', () => {
   describe.skipIf(!hasCorpus)('every corpus C2PA file: same report as c2pa-rs', () => {
     const dir = corpusFile('c2pa');
     const files = hasCorpus ? readdirSync(dir).filter((f) => FORMAT_OF[extname(f)]) : [];
-    /** Stores in containers the fast path reads, intact or tampered; the rest (CAWG, box/BMFF hashes, audio, PDF, SVG) go to c2pa-rs every time. */
+    /** Stores in containers the fast path reads, intact or tampered; the rest (CAWG, box hashes, audio, PDF, SVG) go to c2pa-rs every time. */
     const NATIVE = new Set([
+      'cards-signed.avif',
+      'trustnxt-icon-signed.heic',
+      'video1-signed.mp4',
       'C-algorithmic.dng',
       'C-algorithmic.jpg',
       'adobe-firefly.png',
@@ -78,6 +82,18 @@ describe('C2PA fast path', () => {
       expect(r.native).toBe(true);
       expect(r.slow?.trainingMining).toBeDefined();
     }
+  });
+
+  it('AVIF signed by tamga (c2pa.hash.bmff.v3): answered natively, same report; a changed mdat goes to c2pa-rs', async () => {
+    const avif = await sharp(demo('sample.png')).avif({ quality: 60 }).toBuffer();
+    const signed = Buffer.from(await signC2pa(avif, 'avif', provenance, { signer: signers.ps256 }));
+    const r = await threeWays(signed, 'avif');
+    expect(r.native).toBe(true);
+    expect(r.answered).toEqual(r.slow);
+    const bad = Buffer.from(signed);
+    bad[bad.length - 10]! ^= 0x04; // in mdat, at the end of the file
+    expect((await fastC2paCheck(bad, 'avif')).reason).toBe('bmff hash mismatch');
+    expect(await readC2pa(bad, 'avif')).toEqual(await readC2pa(bad, 'avif', { fast: false }));
   });
 
   it('a second file with the same signer and shape is answered natively without asking c2pa-rs', async () => {
@@ -149,7 +165,8 @@ describe('C2PA fast path', () => {
 
   it('declines what it does not check, with the reason', async () => {
     const signed = await signC2pa(demo('sample.jpg'), 'jpeg', provenance, { signer: signers.es256 });
-    expect((await fastC2paCheck(signed, 'mp4')).reason).toMatch(/no fast path for mp4/);
+    expect((await fastC2paCheck(signed, 'mp3')).reason).toMatch(/no fast path for mp3/);
+    expect((await fastC2paCheck(signed, 'mp4')).candidate).toBeUndefined();
     expect((await fastC2paCheck(demo('sample.jpg'), 'jpeg')).reason).toMatch(/no single store/);
     const truncated = signed.subarray(0, Buffer.from(signed).indexOf('c2pa.signature') + 40);
     expect((await fastC2paCheck(truncated, 'jpeg')).candidate).toBeUndefined();
