@@ -288,12 +288,13 @@ export function jpegC2paStore(bytes: Uint8Array): Uint8Array | undefined {
       parts.set(en, list);
     }
   }
-  const stores = [...parts.values()].filter((l) => l.some((p) => p.z === 1 && p.data.length >= 24 && latin1(p.data.subarray(16, 20)) === 'c2pa'));
+  const stores = [...parts.values()].filter((l) => l.some((p) => (p.z === 1 || l.length === 1) && p.data.length >= 24 && latin1(p.data.subarray(16, 20)) === 'c2pa'));
   if (stores.length !== 1) return undefined;
   const list = stores[0]!.sort((a, b) => a.z - b.z);
   const chunks: Uint8Array[] = [];
   for (const [i, p] of list.entries()) {
-    if (p.z !== i + 1) return undefined;
+    // A store in one segment is read whatever its sequence number (Bing Image Creator writes Z = 0).
+    if (p.z !== i + 1 && list.length > 1) return undefined;
     if (i === 0) chunks.push(p.data);
     else {
       const headerLength = u32be(p.data, 0) === 1 ? 16 : 8;
@@ -302,4 +303,71 @@ export function jpegC2paStore(bytes: Uint8Array): Uint8Array | undefined {
     }
   }
   return chunks.length === 1 ? chunks[0] : concat(chunks);
+}
+
+/** A JPEG segment as C2PA box hashes name it (c2pa-rs's JPEG box map): `SOI`, `APP0`, `DQT`, `SOF0`, `SOS` (with its entropy-coded data), `C2PA`... */
+export interface JpegHashBox {
+  name: string;
+  start: number;
+  end: number;
+}
+
+const SOF_NAMES = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+function hashBoxName(marker: number): string | undefined {
+  if (marker >= 0xe0 && marker <= 0xef) return `APP${marker - 0xe0}`;
+  if (SOF_NAMES.has(marker)) return `SOF${marker - 0xc0}`;
+  if (marker >= 0xf0 && marker <= 0xfd) return `JPG${marker - 0xf0}`;
+  return ({ 0xdb: 'DQT', 0xc4: 'DHT', 0xcc: 'DAC', 0xdd: 'DRI', 0xfe: 'COM' } as Record<number, string>)[marker];
+}
+
+/**
+ * The segments of a complete JPEG in file order, named as `c2pa.hash.boxes` names them. The
+ * APP11 segments of the C2PA store form one `C2PA` box. Undefined for anything c2pa-rs's map would
+ * treat specially or that this reader does not follow (short APP11 segments, markers it has no
+ * name for, a store split around other segments, bytes after EOI).
+ */
+export function jpegHashBoxes(bytes: Uint8Array): JpegHashBox[] | undefined {
+  if (bytes[0] !== 0xff || bytes[1] !== SOI) return undefined;
+  const out: JpegHashBox[] = [{ name: 'SOI', start: 0, end: 2 }];
+  let c2paEn: number | undefined;
+  for (let at = 2; ; ) {
+    if (at + 2 > bytes.length || bytes[at] !== 0xff) return undefined;
+    const marker = bytes[at + 1]!;
+    if (marker === EOI) {
+      out.push({ name: 'EOI', start: at, end: at + 2 });
+      return at + 2 === bytes.length ? out : undefined;
+    }
+    if (at + 4 > bytes.length) return undefined;
+    let end = at + 2 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
+    if (end > bytes.length || end < at + 4) return undefined;
+    if (marker === SOS) {
+      // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor RSTn.
+      for (;;) {
+        end = bytes.indexOf(0xff, end);
+        if (end < 0 || end + 1 >= bytes.length) return undefined;
+        const next = bytes[end + 1]!;
+        if (next !== 0 && !(next >= 0xd0 && next <= 0xd7)) break;
+        end += 2;
+      }
+      out.push({ name: 'SOS', start: at, end });
+    } else if (marker === APP11) {
+      if (end - at - 4 <= 16) return undefined;
+      const en = (bytes[at + 6]! << 8) | bytes[at + 7]!;
+      const last = out.at(-1)!;
+      if (c2paEn !== undefined && en === c2paEn) {
+        if (last.name !== 'C2PA') return undefined;
+        last.end = end;
+      } else if (end - at >= 32 && latin1(bytes.subarray(at + 28, at + 32)) === 'c2pa') {
+        if (c2paEn !== undefined) return undefined;
+        c2paEn = en;
+        out.push({ name: 'C2PA', start: at, end });
+      } else out.push({ name: 'APP11', start: at, end });
+    } else {
+      const name = hashBoxName(marker);
+      if (!name) return undefined;
+      out.push({ name, start: at, end });
+    }
+    at = end;
+  }
 }

@@ -2,7 +2,7 @@ import { createHash, verify as cryptoVerify } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Decoder, Tag } from 'cbor-x';
 import type { Format } from '../core/types.js';
-import { jpegC2paStore } from '../formats/jpeg.js';
+import { jpegC2paStore, jpegHashBoxes } from '../formats/jpeg.js';
 import { childLabelled, parseJumbf, uuidType, type JumbfSuperbox } from '../formats/jumbf.js';
 import { gifContainer } from '../formats/gif.js';
 import { bmffC2paStore, childBoxes, type Box } from '../formats/isobmff.js';
@@ -248,9 +248,11 @@ function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint
     const tokens = isRecord(container) && Array.isArray(container.tstTokens) ? container.tstTokens : bail('malformed sigTst');
     if (tokens.length !== 1 || !isRecord(tokens[0]) || !bytesOf(tokens[0].val)) bail('sigTst must hold one token');
     const data = tstHeader === 'sigTst' ? claimBytes : cborBytes(sig!);
-    ts = verifyTimeStampToken(bytesOf((tokens[0] as Record<string, unknown>).val)!, sigStructure('CounterSignature', pb!, data));
-    // c2pa-rs then goes on without a signing time: certificates are checked against now.
-    if (!ts) credParts.push('time stamp failed');
+    const token = verifyTimeStampToken(bytesOf((tokens[0] as Record<string, unknown>).val)!, sigStructure('CounterSignature', pb!, data)) ?? bail('time stamp does not verify');
+    // A sound token over other data (the claim changed after it was stamped): c2pa-rs goes on
+    // without a signing time and checks the certificates against now.
+    if (token.imprintMatches) ts = token;
+    else credParts.push('time stamp over other data');
   }
   const at = ts?.ms ?? Date.now();
   const certs = [...chain, ...(ts?.certificates ?? [])];
@@ -480,6 +482,34 @@ function bmffHashMatches(asset: Uint8Array, hb: ManifestCheck['hardBindings'][nu
   return same(h.digest(), expected);
 }
 
+/**
+ * `c2pa.hash.boxes` over a JPEG (C2PA 2.x §9.4, with c2pa-rs's segment names): each entry names
+ * consecutive segments and hashes the bytes they span; the `C2PA` entry stands alone and is not
+ * hashed. The entries must name every segment, in order (c2pa-rs lets trailing ones go unnamed;
+ * such files are left to it).
+ */
+function boxesHashMatches(asset: Uint8Array, format: Format, hb: ManifestCheck['hardBindings'][number]): boolean {
+  const boxes = format === 'jpeg' ? jpegHashBoxes(asset) : undefined;
+  if (!boxes) bail('boxes hash outside a plain JPEG');
+  const entries = Array.isArray(hb.data.boxes) ? hb.data.boxes : bail('malformed boxes hash');
+  let next = 0;
+  for (const e of entries) {
+    if (!isRecord(e) || !Array.isArray(e.names) || !e.names.length || e.excluded != null || e.exclusions != null) bail('boxes hash entry with exclusions');
+    const names = e.names as unknown[];
+    const first = boxes![next];
+    for (const name of names) if (boxes![next++]?.name !== name) return false;
+    if (names[0] === 'C2PA') {
+      if (names.length !== 1) return false;
+      continue;
+    }
+    const alg = typeof e.alg === 'string' ? e.alg : hb.alg;
+    if (!HASHES.has(alg)) bail('boxes hash algorithm');
+    const hash = bytesOf(e.hash) ?? bail('boxes hash entry without a hash');
+    if (!same(digest(alg, asset.subarray(first!.start, boxes![next - 1]!.end)), hash)) return false;
+  }
+  return next === boxes!.length;
+}
+
 const BMFF_FORMATS = new Set<Format>(['heif', 'avif', 'mp4', 'mov', 'm4a']);
 
 /**
@@ -509,8 +539,11 @@ export async function fastC2paCheck(asset: Uint8Array, format: Format, trustAnch
     if (checks.slice(0, -1).some((c) => c.failures.length)) bail('a changed ingredient manifest');
     const failures = [...active.failures];
     // A BMFF hash that does not match goes to c2pa-rs: only matches are trusted from this reimplementation.
-    if (BMFF_FORMATS.has(format)) {
-      if (!bmffHashMatches(asset, active.hardBindings[0]!)) bail('bmff hash mismatch');
+    const binding = active.hardBindings[0]!;
+    if (binding.label === 'c2pa.hash.boxes') {
+      if (!boxesHashMatches(asset, format, binding)) bail('boxes hash mismatch');
+    } else if (BMFF_FORMATS.has(format)) {
+      if (!bmffHashMatches(asset, binding)) bail('bmff hash mismatch');
     } else if (!dataHashMatches(asset, active.hardBindings[0]!)) failures.push('assertion.dataHash.mismatch');
     const keyOf = (parts: unknown) => digest('sha256', Buffer.from(JSON.stringify([format, trustAnchors ?? '', parts]))).toString('hex');
     const credKey = keyOf(checks.map((c) => c.credParts));

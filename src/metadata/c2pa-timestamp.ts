@@ -31,6 +31,11 @@ const SIGNATURES: Record<string, { kind: 'rsa' | 'ecdsa'; hash?: string }> = {
 };
 
 export interface VerifiedTimeStamp {
+  /**
+   * False when the token is sound (the TSA's signature verifies) but stamps other data than
+   * `countersigned`: a claim changed after it was time-stamped.
+   */
+  imprintMatches: boolean;
   /** genTime as c2pa-rs reports it (RFC 3339 with `+00:00`). */
   time: string;
   ms: number;
@@ -50,7 +55,8 @@ function rfc3339(g: { iso: string; fraction: string }): string {
 
 /**
  * Verifies one token (`val` of `tstTokens`): a TimeStampResp (sigTst) or a bare TimeStampToken
- * (sigTst2) over `countersigned`, the COSE countersignature data.
+ * (sigTst2) over `countersigned`, the COSE countersignature data. Undefined when the token is
+ * malformed or its signature does not verify.
  */
 export function verifyTimeStampToken(val: Uint8Array, countersigned: Uint8Array): VerifiedTimeStamp | undefined {
   try {
@@ -79,7 +85,7 @@ export function verifyTimeStampToken(val: Uint8Array, countersigned: Uint8Array)
     const imprint = derChildren(tst[2]!);
     const imprintHash = DIGESTS[algOid(imprint[0]) ?? ''];
     if (!imprintHash || imprint[1]?.tag !== DER_OCTET_STRING) return undefined;
-    if (!equalBytes(createHash(imprintHash).update(countersigned).digest(), derContent(imprint[1]))) return undefined;
+    const imprintMatches = equalBytes(createHash(imprintHash).update(countersigned).digest(), derContent(imprint[1]));
     const gen = derGeneralizedTime(tst[4]!);
     if (!gen) return undefined;
 
@@ -112,7 +118,7 @@ export function verifyTimeStampToken(val: Uint8Array, countersigned: Uint8Array)
       return key !== undefined && cryptoVerify(hash, signedAttrs, scheme.kind === 'ecdsa' ? { key, dsaEncoding: 'der' } : key, sig);
     });
     if (!signer) return undefined;
-    return { time: rfc3339(gen), ms: gen.ms, certificates: [signer, ...certificates.filter((c) => c !== signer)] };
+    return { imprintMatches, time: rfc3339(gen), ms: gen.ms, certificates: [signer, ...certificates.filter((c) => c !== signer)] };
   } catch {
     return undefined;
   }
