@@ -14,6 +14,7 @@ import { label } from '../src/index.js';
 import { makeDevChain } from '../src/metadata/c2pa-devcert.js';
 import type { Reporter } from '../src/verify/reports/types.js';
 import { runScan } from '../src/verify/run.js';
+import { autoWorkers } from '../src/verify/workers.js';
 import type { Verdict } from '../src/verify/types.js';
 
 const arg = (name: string, def: number) => {
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
     rssSamples.length = 0;
     const whole = await runScan([tree], reporter, { concurrency: CONCURRENCY, workers: WORKERS, visible: false, failOn });
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    console.log(`\ntamga scan --no-visible --workers ${WORKERS} over the whole tree: ${whole.filesPerSecond.toFixed(0)} files/s (${whole.seconds.toFixed(1)} s)`);
+    console.log(`\ntamga scan --no-visible --workers ${WORKERS}${WORKERS === 'auto' ? ` (${autoWorkers()} on this machine)` : ''} over the whole tree: ${whole.filesPerSecond.toFixed(0)} files/s (${whole.seconds.toFixed(1)} s)`);
     console.log(`  RSS every 1000 files: ${rssSamples.map((r) => mb(r)).join(', ')} MiB; peak RSS ${mb(peakRss)} MiB (main thread and workers)`);
     // The visible layer decodes a downscaled copy of the pixels to find badges: timed on a sample.
     let sampled = 0;
