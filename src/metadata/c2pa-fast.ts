@@ -1,6 +1,6 @@
 import { createHash, verify as cryptoVerify } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { Decoder, Tag } from 'cbor-x';
+import { Decoder, Encoder, Tag } from 'cbor-x';
 import type { Format } from '../core/types.js';
 import { jpegC2paStore, jpegHashBoxes } from '../formats/jpeg.js';
 import { childLabelled, parseJumbf, uuidType, type JumbfSuperbox } from '../formats/jumbf.js';
@@ -108,7 +108,7 @@ const HASHES = new Set(['sha256', 'sha384', 'sha512']);
 const UNPROTECTED_KNOWN = new Set(['pad', 'pad2', 'sigTst', 'sigTst2', 'rVals', '33', 'x5chain']);
 
 /** Codes c2pa-rs derives from the credentials alone; only verdicts made of these are reused. */
-const LEARNABLE_CODE = /^(signingCredential\.(untrusted|invalid|expired|revoked|trusted)|signingCredential\.ocsp\.[A-Za-z]+|timeStamp\.(untrusted|outsideValidity))$/;
+const LEARNABLE_CODE = /^(signingCredential\.(untrusted|invalid|expired|revoked|trusted)|signingCredential\.ocsp\.[A-Za-z]+|timeStamp\.(untrusted|outsideValidity)|cawg\.x509\.credential\.(untrusted|trusted|invalid|expired|revoked)|cawg\.identity\.(trusted|untrusted))$/;
 
 class NotFast extends Error {}
 const bail = (why: string): never => {
@@ -209,8 +209,20 @@ interface ManifestCheck {
   hardBindings: { label: string; data: Record<string, unknown>; alg: string }[];
 }
 
-function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, credParts: unknown[], failures: string[]): VerifiedTimeStamp | undefined {
-  let cose = decode(contentOf(buf, sigBox, 'cbor'));
+interface CoseSign1 {
+  protectedBytes: Uint8Array;
+  /** Protected and unprotected headers (integer labels as strings). */
+  p: Record<string, unknown>;
+  u: Record<string, unknown>;
+  signature: Uint8Array;
+  alg: (typeof COSE_ALGS)[number];
+  /** DER certificates, the signer's first. */
+  chain: Uint8Array[];
+}
+
+/** A COSE_Sign1 with a detached payload, an algorithm C2PA allows and an x5chain; anything else is left to c2pa-rs. */
+function parseCoseSign1(bytes: Uint8Array, unprotectedKnown: ReadonlySet<string>): CoseSign1 {
+  let cose = decode(bytes);
   if (cose instanceof Tag) {
     if (cose.tag !== 18) bail('COSE tag is not COSE_Sign1');
     cose = cose.value;
@@ -226,20 +238,30 @@ function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint
   for (const k of Object.keys(p)) if (k !== '1' && k !== '33') bail(`protected header ${k}`);
   const alg = COSE_ALGS[p['1'] as number] ?? bail('unsupported COSE algorithm');
   const u = unprotected as Record<string, unknown>;
-  for (const k of Object.keys(u)) if (!UNPROTECTED_KNOWN.has(k)) bail(`unprotected header ${k}`);
+  for (const k of Object.keys(u)) if (!unprotectedKnown.has(k)) bail(`unprotected header ${k}`);
   const x5 = p['33'] ?? u['33'] ?? u.x5chain;
   const chain = (Array.isArray(x5) ? x5 : [x5]).map((c) => bytesOf(c) ?? bail('x5chain entry is not bytes'));
   if (!chain.length) bail('no x5chain');
-  const signer = certificateInfo(chain[0]!) ?? bail('signing certificate does not parse');
   if (alg.kind === 'ec' && sig!.length !== alg.ecBytes) bail('EC signature not in r|s form');
-  const tbs = sigStructure('Signature1', pb!, claimBytes);
-  const ok =
-    alg.kind === 'ec'
-      ? cryptoVerify(alg.hash, tbs, { key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, sig!)
-      : alg.kind === 'pss'
-        ? cryptoVerify(alg.hash, tbs, { key: signer.publicKey, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: createHash(alg.hash!).digest().length }, sig!)
-        : cryptoVerify(null, tbs, signer.publicKey, sig!);
-  if (!ok) failures.push('claimSignature.mismatch');
+  return { protectedBytes: pb!, p, u, signature: sig!, alg, chain };
+}
+
+/** Whether the signer's key verifies the signature over Sig_structure("Signature1", protected, payload). */
+function coseVerifies(c: CoseSign1, payload: Uint8Array): boolean {
+  const key = (certificateInfo(c.chain[0]!) ?? bail('signing certificate does not parse')).publicKey;
+  const tbs = sigStructure('Signature1', c.protectedBytes, payload);
+  const { alg } = c;
+  if (alg.kind === 'ec') return cryptoVerify(alg.hash, tbs, { key, dsaEncoding: 'ieee-p1363' }, c.signature);
+  if (alg.kind === 'pss') return cryptoVerify(alg.hash, tbs, { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: createHash(alg.hash!).digest().length }, c.signature);
+  return cryptoVerify(null, tbs, key, c.signature);
+}
+
+function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, credParts: unknown[], failures: string[]): VerifiedTimeStamp | undefined {
+  const cose = parseCoseSign1(contentOf(buf, sigBox, 'cbor'), UNPROTECTED_KNOWN);
+  const { p, u, alg, chain } = cose;
+  const pb = cose.protectedBytes;
+  const sig = cose.signature;
+  if (!coseVerifies(cose, claimBytes)) failures.push('claimSignature.mismatch');
 
   let ts: VerifiedTimeStamp | undefined;
   const tstHeader = u.sigTst2 !== undefined ? 'sigTst2' : u.sigTst !== undefined ? 'sigTst' : undefined;
@@ -263,6 +285,30 @@ function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint
 
 /** `urn:uuid:` (1.x) or `urn:c2pa:` (2.x) and a lowercase UUID, with an optional vendor prefix (`adobe:`, `contentauth:`). */
 const MANIFEST_LABEL = /^([a-z][a-z0-9]*:)?urn:(uuid|c2pa):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const cawgEncoder = new Encoder({ useRecords: false, tagUint8Array: false, useTag259ForMaps: false, variableMapSize: true } as ConstructorParameters<typeof Encoder>[0]);
+const CAWG_FIELDS = new Set(['signer_payload', 'signature', 'pad1', 'pad2']);
+
+/**
+ * A CAWG identity assertion with an X.509 credential (`cawg.x509.cose`, CAWG 1.1 §8.2): its
+ * referenced assertions must be the claim's own (hard binding included) and its COSE_Sign1 must
+ * verify over the CBOR signer payload. The credential's verdict joins the key's credentials, so
+ * c2pa-rs judges it like the claim signer's. Roles, expectations, time stamps and other credential
+ * types are left to c2pa-rs.
+ */
+function checkCawgIdentity(d: Record<string, unknown>, claimRefs: HashedUri[], credParts: unknown[], signedAt: number | undefined): void {
+  if (Object.keys(d).some((k) => !CAWG_FIELDS.has(k))) bail('CAWG identity field');
+  for (const pad of [d.pad1, d.pad2]) if (pad !== undefined && !bytesOf(pad)?.every((b) => b === 0)) bail('CAWG padding is not zeros');
+  const payload = isRecord(d.signer_payload) ? d.signer_payload : bail('CAWG identity without a signer payload');
+  if (Object.keys(payload).some((k) => k !== 'referenced_assertions' && k !== 'sig_type') || payload.sig_type !== 'cawg.x509.cose') bail('CAWG signer payload other than plain X.509');
+  const references = (Array.isArray(payload.referenced_assertions) ? payload.referenced_assertions : bail('CAWG without referenced assertions')).map(hashedUri);
+  if (!references.every((r) => claimRefs.some((c) => c.url === r.url && same(c.hash, r.hash)))) bail('CAWG reference not in the claim');
+  if (!references.some((r) => /c2pa\.hash\./.test(r.url))) bail('CAWG without the hard binding');
+  const cose = parseCoseSign1(bytesOf(d.signature) ?? bail('CAWG identity without a signature'), new Set());
+  if (!coseVerifies(cose, cawgEncoder.encode(payload))) bail('CAWG signature does not verify');
+  const now = Date.now();
+  credParts.push('cawg', cose.alg.name, cose.chain.map((c) => digest('sha256', c).toString('hex').slice(0, 32)), cose.chain.map((c) => [validityAt(c, now), signedAt === undefined ? null : validityAt(c, signedAt)]));
+}
+
 const ACTIONS = /^c2pa\.actions(\.v\d+)?$/;
 const INGREDIENT = /^c2pa\.ingredient(\.v\d+)?(__\d+)?$/;
 const HARD_BINDING = /^c2pa\.hash\./;
@@ -302,6 +348,7 @@ function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, 
   if (infos.length) raw.claim_generator_info = infos.map((i) => ({ ...(typeof i.name === 'string' ? { name: i.name } : {}), ...(typeof i.version === 'string' ? { version: i.version } : {}) }));
 
   const referenced = new Set<JumbfSuperbox>();
+  const identities: Record<string, unknown>[] = [];
   const hardBindings: ManifestCheck['hardBindings'] = [];
   for (const ref of refs) {
     const box = resolve(store, m, ref.url) ?? bail(`missing assertion ${ref.url}`);
@@ -317,7 +364,11 @@ function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, 
       shapeParts.push([al, 'changed']);
       if (!INGREDIENT.test(al)) continue;
     }
-    if (al.startsWith('cawg.identity')) bail('CAWG identity assertion');
+    if (al.startsWith('cawg.identity')) {
+      if (uuidType(box) !== 'cbor') bail('CAWG identity assertion is not CBOR');
+      const data = decode(contentOf(buf, box, 'cbor'));
+      identities.push(isRecord(data) ? data : bail('CAWG identity assertion is not a map'));
+    }
     const shape: unknown[] = [al];
     const type = uuidType(box);
     if (HARD_BINDING.test(al) || INGREDIENT.test(al) || REPORTED.test(al)) {
@@ -353,6 +404,7 @@ function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, 
   if (assertionStore.contents.length) bail('content boxes in the assertion store');
 
   const ts = checkSignature(buf, sigBox, claimBytes, credParts, failures);
+  for (const identity of identities) checkCawgIdentity(identity, refs, credParts, ts?.ms);
   if (ts) raw.signature_info = { time: ts.time };
   return { label, raw, credParts, shapeParts, failures, hardBindings };
 }
@@ -567,10 +619,10 @@ const remember = (map: Map<string, Learned | 'c2pa-rs'>, key: string, v: Learned
   map.set(key, v);
 };
 
-/** c2pa-rs's order: ingredient codes, the credential's, then the claim signature, assertions and data hash. */
-const FAILURE_ORDER = ['ingredient.', '', 'claimSignature.', 'assertion.hashedURI.', 'assertion.dataHash.'];
+/** c2pa-rs's order: ingredient codes, the signer's credential, the claim signature, assertions, data hash, then CAWG identities. */
+const FAILURE_ORDER = ['ingredient.', '', 'claimSignature.', 'assertion.hashedURI.', 'assertion.dataHash.', 'cawg.'];
 function orderedCodes(credential: string[], failures: string[]): string[] {
-  const rank = (code: string) => (LEARNABLE_CODE.test(code) ? 1 : FAILURE_ORDER.findIndex((p, i) => i !== 1 && code.startsWith(p)));
+  const rank = (code: string) => (code.startsWith('cawg.') ? 5 : LEARNABLE_CODE.test(code) ? 1 : FAILURE_ORDER.findIndex((p, i) => i !== 1 && code.startsWith(p)));
   return [...credential, ...failures].map((code, i) => ({ code, i, r: rank(code) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.code);
 }
 
