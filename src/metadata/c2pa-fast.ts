@@ -246,6 +246,9 @@ function parseCoseSign1(bytes: Uint8Array, unprotectedKnown: ReadonlySet<string>
   return { protectedBytes: pb!, p, u, signature: sig!, alg, chain };
 }
 
+/** Certificates as they enter a credential key: a SHA-256 prefix each. */
+const certificateIds = (certs: Uint8Array[]): string[] => certs.map((c) => digest('sha256', c).toString('hex').slice(0, 32));
+
 /** Whether the signer's key verifies the signature over Sig_structure("Signature1", protected, payload). */
 function coseVerifies(c: CoseSign1, payload: Uint8Array): boolean {
   const key = (certificateInfo(c.chain[0]!) ?? bail('signing certificate does not parse')).publicKey;
@@ -259,8 +262,6 @@ function coseVerifies(c: CoseSign1, payload: Uint8Array): boolean {
 function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, credParts: unknown[], failures: string[]): VerifiedTimeStamp | undefined {
   const cose = parseCoseSign1(contentOf(buf, sigBox, 'cbor'), UNPROTECTED_KNOWN);
   const { p, u, alg, chain } = cose;
-  const pb = cose.protectedBytes;
-  const sig = cose.signature;
   if (!coseVerifies(cose, claimBytes)) failures.push('claimSignature.mismatch');
 
   let ts: VerifiedTimeStamp | undefined;
@@ -269,8 +270,8 @@ function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint
     const container = u[tstHeader];
     const tokens = isRecord(container) && Array.isArray(container.tstTokens) ? container.tstTokens : bail('malformed sigTst');
     if (tokens.length !== 1 || !isRecord(tokens[0]) || !bytesOf(tokens[0].val)) bail('sigTst must hold one token');
-    const data = tstHeader === 'sigTst' ? claimBytes : cborBytes(sig!);
-    const token = verifyTimeStampToken(bytesOf((tokens[0] as Record<string, unknown>).val)!, sigStructure('CounterSignature', pb!, data)) ?? bail('time stamp does not verify');
+    const data = tstHeader === 'sigTst' ? claimBytes : cborBytes(cose.signature);
+    const token = verifyTimeStampToken(bytesOf((tokens[0] as Record<string, unknown>).val)!, sigStructure('CounterSignature', cose.protectedBytes, data)) ?? bail('time stamp does not verify');
     // A sound token over other data (the claim changed after it was stamped): c2pa-rs goes on
     // without a signing time and checks the certificates against now.
     if (token.imprintMatches) ts = token;
@@ -278,8 +279,9 @@ function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint
   }
   const at = ts?.ms ?? Date.now();
   const certs = [...chain, ...(ts?.certificates ?? [])];
-  const rVals = u.rVals === undefined ? '' : digest('sha256', cborBytes(Buffer.from(JSON.stringify(u.rVals, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))))).toString('hex');
-  credParts.push(alg.name, p['33'] ? 'p' : 'u', tstHeader ?? '-', rVals, certs.map((c) => digest('sha256', c).toString('hex').slice(0, 32)), certs.map((c) => validityAt(c, at)));
+  // Stapled OCSP responses are part of what c2pa-rs judges the credential on.
+  const rVals = u.rVals === undefined ? '' : digest('sha256', Buffer.from(JSON.stringify(u.rVals, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)))).toString('hex');
+  credParts.push(alg.name, p['33'] ? 'p' : 'u', tstHeader ?? '-', rVals, certificateIds(certs), certs.map((c) => validityAt(c, at)));
   return ts;
 }
 
@@ -306,7 +308,7 @@ function checkCawgIdentity(d: Record<string, unknown>, claimRefs: HashedUri[], c
   const cose = parseCoseSign1(bytesOf(d.signature) ?? bail('CAWG identity without a signature'), new Set());
   if (!coseVerifies(cose, cawgEncoder.encode(payload))) bail('CAWG signature does not verify');
   const now = Date.now();
-  credParts.push('cawg', cose.alg.name, cose.chain.map((c) => digest('sha256', c).toString('hex').slice(0, 32)), cose.chain.map((c) => [validityAt(c, now), signedAt === undefined ? null : validityAt(c, signedAt)]));
+  credParts.push('cawg', cose.alg.name, certificateIds(cose.chain), cose.chain.map((c) => [validityAt(c, now), signedAt === undefined ? null : validityAt(c, signedAt)]));
 }
 
 const ACTIONS = /^c2pa\.actions(\.v\d+)?$/;

@@ -1,5 +1,5 @@
 import { createHash, verify as cryptoVerify } from 'node:crypto';
-import { DER_OCTET_STRING, DER_SEQUENCE, derAt, derBytes, derChildren, derContent, derGeneralizedTime, derOid, type Der } from './der.js';
+import { DER_INTEGER, DER_OCTET_STRING, DER_SEQUENCE, DER_SET, derAt, derBytes, derChildren, derContent, derGeneralizedTime, derOid, type Der } from './der.js';
 import { certificateInfo } from './x509-cache.js';
 
 /**
@@ -66,7 +66,7 @@ export function verifyTimeStampToken(val: Uint8Array, countersigned: Uint8Array)
     // A TimeStampResp starts with PKIStatusInfo (a SEQUENCE); a ContentInfo with an OID.
     if (parts[0]?.tag === DER_SEQUENCE) {
       const status = derChildren(parts[0]);
-      if (status[0]?.tag !== 0x02 || derContent(status[0]).some((b) => b > 1)) return undefined; // granted (0) or grantedWithMods (1)
+      if (status[0]?.tag !== DER_INTEGER || derContent(status[0]).some((b) => b > 1)) return undefined; // granted (0) or grantedWithMods (1)
       if (!parts[1]) return undefined;
       token = parts[1];
       parts = derChildren(token);
@@ -94,7 +94,7 @@ export function verifyTimeStampToken(val: Uint8Array, countersigned: Uint8Array)
     if (sd[i]?.tag === 0xa0) certificates.push(...derChildren(sd[i++]!).filter((c) => c.tag === DER_SEQUENCE).map((c) => derBytes(c)));
     if (sd[i]?.tag === 0xa1) i++; // crls
     const signerInfos = sd[i];
-    if (!signerInfos || signerInfos.tag !== 0x31 || !certificates.length) return undefined;
+    if (!signerInfos || signerInfos.tag !== DER_SET || !certificates.length) return undefined;
     const infos = derChildren(signerInfos);
     if (infos.length !== 1) return undefined;
     const si = derChildren(infos[0]!);
@@ -108,7 +108,7 @@ export function verifyTimeStampToken(val: Uint8Array, countersigned: Uint8Array)
     const mdValue = md && derChildren(derChildren(md)[1]!)[0];
     if (!mdValue || !equalBytes(derContent(mdValue), createHash(digest).update(tstInfoBytes).digest())) return undefined;
     const signedAttrs = Buffer.from(derBytes(attrs));
-    signedAttrs[0] = 0x31;
+    signedAttrs[0] = DER_SET;
     const hash = scheme.hash ?? digest;
     const sig = derContent(signature);
     // The signer: by issuer and serial number when given, else whichever certificate verifies.
