@@ -1,4 +1,4 @@
-import { inflateSync } from 'node:zlib';
+import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { ascii, concat, crc32, latin1, putU32be, startsWith, u32be, utf8 } from '../core/bytes.js';
 import { planSplices, type EditPlan } from '../core/edit.js';
 import { xmpCarrierSplices } from './carriers.js';
@@ -208,4 +208,115 @@ export function pngC2paStore(bytes: Uint8Array): Uint8Array | undefined {
     at = end;
   }
   return found;
+}
+
+/** Pixels from the top-left corner of a PNG, as RGBA rows of `cols` pixels. */
+export interface PngCorner {
+  width: number;
+  height: number;
+  rows: number;
+  cols: number;
+  rgba: Uint8Array;
+}
+
+/** Output cap for the partial inflate below: a zlib bomb in IDAT is refused, not expanded. */
+const MAX_CORNER_INFLATE = 64 * 1024 * 1024;
+
+/** The first `n` bytes of a sequence of pieces, copied only when they span more than one. */
+function prefixOf(pieces: Uint8Array[], n: number): Uint8Array {
+  if (pieces[0] && pieces[0].length >= n) return pieces[0].subarray(0, n);
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of pieces) {
+    if (at >= n) break;
+    const take = Math.min(p.length, n - at);
+    out.set(p.subarray(0, take), at);
+    at += take;
+  }
+  return out;
+}
+
+/** PNG §9.4: the Paeth predictor. */
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/**
+ * Decodes the top-left `wantRows` x `wantCols` pixels of a complete PNG without decoding the rest:
+ * IDAT is inflated only as far as those rows (PNG §10), and each row is unfiltered only up to
+ * those columns, which PNG §9 allows because every filter looks only left and up. Handles the
+ * layouts stealth metadata lives in (8-bit RGBA or grey+alpha, not interlaced); undefined for
+ * any other layout or a stream that does not reach the rows, which the caller decodes in full.
+ */
+export function pngCornerPixels(bytes: Uint8Array, wantRows: number, wantCols: number): PngCorner | undefined {
+  if (bytes.length < IHDR_END || !startsWith(bytes, PNG_SIGNATURE) || latin1(bytes.subarray(12, 16)) !== 'IHDR') return undefined;
+  const width = u32be(bytes, 16);
+  const height = u32be(bytes, 20);
+  const [depth, colourType, , , interlace] = bytes.subarray(24, 29);
+  if (depth !== 8 || (colourType !== 6 && colourType !== 4) || interlace !== 0 || width === 0 || height === 0) return undefined;
+  const channels = colourType === 6 ? 4 : 2;
+  const rows = Math.min(wantRows, height);
+  const cols = Math.min(wantCols, width);
+  const rowBytes = 1 + width * channels;
+  const need = rows * rowBytes;
+  const idat: Uint8Array[] = [];
+  let idatBytes = 0;
+  for (let at = 8, n = 0; at + 12 <= bytes.length && n < MAX_CHUNKS; n++) {
+    const len = u32be(bytes, at);
+    if (len > MAX_CHUNK_LENGTH || at + 12 + len > bytes.length) break;
+    const type = latin1(bytes.subarray(at + 4, at + 8));
+    if (type === 'IDAT') {
+      idat.push(bytes.subarray(at + 8, at + 8 + len));
+      idatBytes += len;
+    } else if (type === 'IEND' || idat.length > 0) break; // IDAT chunks are consecutive (§5.6)
+    at += 12 + len;
+  }
+  // Inflate growing prefixes of the stream until the rows are out, each guess scaled by the ratio seen so
+  // far: from a small first guess, as a flat image inflates a thousandfold.
+  let raw: Uint8Array = new Uint8Array(0);
+  for (let input = Math.min(idatBytes, 1024); ; ) {
+    try {
+      raw = inflateSync(prefixOf(idat, input), { finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: Math.min(need + 1024, 1 << 22), maxOutputLength: MAX_CORNER_INFLATE });
+    } catch {
+      return undefined;
+    }
+    if (raw.length >= need || input >= idatBytes) break;
+    input = Math.min(idatBytes, Math.max(input * 2, Math.ceil(((input * need) / Math.max(1, raw.length)) * 1.1)));
+  }
+  if (raw.length < need) return undefined;
+  const rgba = new Uint8Array(rows * cols * 4);
+  const span = cols * channels;
+  let prior = new Uint8Array(span);
+  let line = new Uint8Array(span);
+  for (let y = 0; y < rows; y++) {
+    const filter = raw[y * rowBytes]!;
+    const src = raw.subarray(y * rowBytes + 1, y * rowBytes + 1 + span);
+    for (let i = 0; i < span; i++) {
+      const left = i >= channels ? line[i - channels]! : 0;
+      const up = prior[i]!;
+      const f = src[i]!;
+      switch (filter) {
+        case 0: line[i] = f; break;
+        case 1: line[i] = f + left; break;
+        case 2: line[i] = f + up; break;
+        case 3: line[i] = f + ((left + up) >> 1); break;
+        case 4: line[i] = f + paeth(left, up, i >= channels ? prior[i - channels]! : 0); break;
+        default: return undefined;
+      }
+    }
+    for (let x = 0, o = y * cols * 4; x < cols; x++, o += 4) {
+      if (channels === 4) {
+        rgba.set(line.subarray(x * 4, x * 4 + 4), o);
+      } else {
+        rgba.fill(line[x * 2]!, o, o + 3);
+        rgba[o + 3] = line[x * 2 + 1]!;
+      }
+    }
+    [prior, line] = [line, prior];
+  }
+  return { width, height, rows, cols, rgba };
 }

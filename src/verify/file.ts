@@ -1,5 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { detect } from '../api.js';
 import { isTamgaError, TamgaError } from '../core/errors.js';
 import { BufferReader, describeSource, openSource, type Source } from '../core/source.js';
@@ -67,8 +66,8 @@ async function verifyUnbounded(source: Source, path: string, policy: PolicyDefin
     head: async (n) => (whole ? whole.subarray(0, n) : readHeadSync(input as string, n)),
     load: async () => {
       if (!whole) {
-        if ((await stat(input as string)).size > LOAD_LIMIT) return undefined;
-        whole = await readFile(input as string);
+        if (statSync(input as string).size > LOAD_LIMIT) return undefined;
+        whole = readFileSync(input as string);
         ownBytesRead += whole.length;
       }
       return whole;

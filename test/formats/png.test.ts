@@ -4,7 +4,7 @@ import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BufferReader, FileReader } from '../../src/core/source.js';
-import { buildPngChunk, buildPngXmpChunk, MAX_INFLATED_TEXT_BYTES, pngContainer } from '../../src/formats/png.js';
+import { buildPngChunk, buildPngXmpChunk, MAX_INFLATED_TEXT_BYTES, pngContainer, pngCornerPixels, PNG_SIGNATURE } from '../../src/formats/png.js';
 import type { MetadataWrite } from '../../src/formats/types.js';
 import { corpusFile, decodedPixels, exiftool, exiftoolJson, hasCorpus, hasExiftool, tempDir, expectOnlyCorruptUnderDamage, expectTamgaError, writeMetadata, TAM_URI, xmpPacket } from '../helpers.js';
 
@@ -269,5 +269,97 @@ describe('PNG corruption is CORRUPT_INPUT, never another exception', () => {
   it('random byte damage yields a result or CORRUPT_INPUT only', async () => {
     const input = withChunks(await makePng(), buildPngChunk('tEXt', Buffer.from('Comment\0hello')), buildPngXmpChunk(packet()));
     await expectOnlyCorruptUnderDamage(read, input, 42);
+  });
+});
+
+describe('pngCornerPixels: the top-left pixels without a full decode', () => {
+  /** Pixels with structure and noise, so libpng's adaptive filtering uses every filter type. */
+  const noisy = (width: number, height: number, channels: 2 | 4) => {
+    const data = Buffer.alloc(width * height * channels);
+    let seed = 12345;
+    for (let i = 0; i < data.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      data[i] = ((i % (width * channels)) * 3 + Math.floor(i / (width * channels)) * 5 + (seed >>> 28)) & 255;
+    }
+    return data;
+  };
+  /** sharp's own decode of the same corner, as RGBA. */
+  const sharpCorner = async (png: Uint8Array, rows: number, cols: number) =>
+    sharp(png).toColourspace('srgb').ensureAlpha().extract({ left: 0, top: 0, width: cols, height: rows }).raw().toBuffer();
+  /** Re-chunks IDAT into pieces of `size` bytes (PNG allows any split). */
+  const splitIdat = (png: Buffer, size: number) => {
+    const cs = chunks(png);
+    const data = Buffer.concat(cs.filter((c) => c.type === 'IDAT').map((c) => c.bytes.subarray(8, c.bytes.length - 4)));
+    const pieces: Uint8Array[] = [];
+    for (let o = 0; o < data.length; o += size) pieces.push(buildPngChunk('IDAT', data.subarray(o, o + size)));
+    const before = cs.slice(0, cs.findIndex((c) => c.type === 'IDAT')).map((c) => c.bytes);
+    const after = cs.filter((c, i) => i > cs.findIndex((d) => d.type === 'IDAT') && c.type !== 'IDAT').map((c) => c.bytes);
+    return Buffer.concat([png.subarray(0, 8), ...before, ...pieces, ...after]);
+  };
+
+  /** An independent PNG encoder for the test: row y uses filter type y % 5 (PNG §9.2). */
+  const pngWithEveryFilter = (raw: Buffer, width: number, height: number, channels: 2 | 4) => {
+    const stride = width * channels;
+    const out = Buffer.alloc(height * (stride + 1));
+    const at = (y: number, i: number) => (y < 0 || i < 0 ? 0 : raw[y * stride + i]!);
+    for (let y = 0; y < height; y++) {
+      const type = y % 5;
+      out[y * (stride + 1)] = type;
+      for (let i = 0; i < stride; i++) {
+        const [a, b, c] = [at(y, i - channels), at(y - 1, i), at(y - 1, i - channels)];
+        const p = a + b - c;
+        const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][type]!;
+        out[y * (stride + 1) + 1 + i] = (raw[y * stride + i]! - pred) & 255;
+      }
+    }
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(width, 0);
+    ihdr.writeUInt32BE(height, 4);
+    ihdr.set([8, channels === 4 ? 6 : 4, 0, 0, 0], 8);
+    return Buffer.concat([PNG_SIGNATURE, buildPngChunk('IHDR', ihdr), buildPngChunk('IDAT', deflateSync(out)), buildPngChunk('IEND', new Uint8Array(0))]);
+  };
+
+  it('matches sharp for RGBA and grey+alpha PNGs, every filter type, one or many IDAT chunks', async () => {
+    for (const channels of [4, 2] as const) {
+      const [width, height] = [301, 257];
+      const raw = noisy(width, height, channels);
+      const png = pngWithEveryFilter(raw, width, height, channels);
+      expect(png[25]).toBe(channels === 4 ? 6 : 4);
+      const rgba = Buffer.alloc(width * height * 4);
+      for (let p = 0; p < width * height; p++) rgba.set(channels === 4 ? raw.subarray(p * 4, p * 4 + 4) : [raw[p * 2]!, raw[p * 2]!, raw[p * 2]!, raw[p * 2 + 1]!], p * 4);
+      expect(Buffer.compare(await sharpCorner(png, height, width), rgba)).toBe(0); // the test's encoder is right
+      const bySharp = await sharp(raw, { raw: { width, height, channels } }).png({ compressionLevel: 9 }).toBuffer();
+      for (const input of [png, splitIdat(png, 997), bySharp]) {
+        for (const [rows, cols] of [[152, 1], [40, 4], [257, 301], [1, 301], [500, 500]] as const) {
+          const corner = pngCornerPixels(input, rows, cols)!;
+          expect(corner).toMatchObject({ width, height, rows: Math.min(rows, height), cols: Math.min(cols, width) });
+          expect(Buffer.compare(Buffer.from(corner.rgba), await sharpCorner(input, corner.rows, corner.cols))).toBe(0);
+        }
+      }
+    }
+  });
+
+  it.skipIf(!hasCorpus)('matches sharp on the corpus RGBA generator outputs', async () => {
+    for (const name of ['generators/automatic1111_stealth.png', 'generators/comfyui-input-pose-nometa.png']) {
+      const png = readFileSync(corpusFile(name));
+      const corner = pngCornerPixels(png, 152, 2)!;
+      expect(Buffer.compare(Buffer.from(corner.rgba), await sharpCorner(png, corner.rows, corner.cols))).toBe(0);
+    }
+  });
+
+  it('declines layouts it does not decode, and a stream that stops before the rows', async () => {
+    const rgba = noisy(40, 30, 4);
+    const plain = await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).png().toBuffer();
+    expect(pngCornerPixels(plain, 30, 1)).toBeDefined();
+    expect(pngCornerPixels(await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).png({ progressive: true }).toBuffer(), 30, 1)).toBeUndefined();
+    expect(pngCornerPixels(await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).removeAlpha().png().toBuffer(), 30, 1)).toBeUndefined();
+    expect(pngCornerPixels(await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).toColourspace('rgb16').png().toBuffer(), 30, 1)).toBeUndefined();
+    // IDAT cut short: the rows are not all there.
+    const cs = chunks(plain);
+    const idat = cs.find((c) => c.type === 'IDAT')!;
+    const short = Buffer.concat([plain.subarray(0, 8), ...cs.filter((c) => c.type !== 'IDAT' && c.type !== 'IEND').map((c) => c.bytes), buildPngChunk('IDAT', idat.bytes.subarray(8, idat.bytes.length >> 1)), cs.at(-1)!.bytes]);
+    expect(pngCornerPixels(short, 30, 1)).toBeUndefined();
+    expect(pngCornerPixels(short, 1, 1)).toBeDefined();
+    expect(pngCornerPixels(Buffer.from('not a png at all, not at all'), 1, 1)).toBeUndefined();
   });
 });

@@ -80,8 +80,14 @@ describe('generator parameter blocks (labelling-standards §8.1-8.5)', () => {
 describe('NovelAI stealth metadata in alpha LSBs (§8.4)', () => {
   const novelai = JSON.stringify({ Software: 'NovelAI', Source: 'NovelAI Diffusion V3', Comment: JSON.stringify({ steps: 28, sampler: 'k_euler', seed: 1, uc: 'bad' }) });
 
-  it.each([true, false])('decodes compressed=%s payloads written column-major', async (compressed) => {
-    const ev = await evidence(await pngWithStealth(novelai, { compressed, width: 48, height: 40 }));
+  // The magic's 152 bits span 4 columns at height 40, one at height 400, 51 at height 3.
+  it.each([
+    [true, 48, 40],
+    [false, 48, 40],
+    [true, 20, 400],
+    [true, 700, 3],
+  ])('decodes compressed=%s payloads written column-major (%ix%i)', async (compressed, width, height) => {
+    const ev = await evidence(await pngWithStealth(novelai, { compressed, width, height }));
     expect(value(ev, 'png:stealth-pnginfo')).toEqual({ grade: 'strong', generator: 'NovelAI', mode: 'alpha', compressed, model: 'NovelAI Diffusion V3' });
   });
 

@@ -1,5 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
+import { u32be } from '../../core/bytes.js';
+import { pngCornerPixels, type PngCorner } from '../../formats/png.js';
 import type { Finding } from '../../core/types.js';
 import { parseInfotextSettings } from './a1111.js';
 import { isNovelAiSettings } from './novelai.js';
@@ -23,11 +25,12 @@ const MAGIC_BITS = 15 * 8;
 /** Decoded payloads above this are refused (a real one is a few KiB of settings). */
 const MAX_PAYLOAD_BYTES = 1 << 20;
 
-/** Reads LSBs in the scheme's order from raw RGBA pixels. */
+/** Reads LSBs in the scheme's order from raw RGBA pixels, `stride` pixels per row of the buffer. */
 class LsbStream {
   private i = 0;
   constructor(
     private readonly rgba: Uint8Array,
+    private readonly stride: number,
     private readonly width: number,
     private readonly height: number,
     private readonly mode: 'alpha' | 'rgb',
@@ -42,7 +45,7 @@ class LsbStream {
     const y = pixel % this.height;
     const channel = this.mode === 'alpha' ? 3 : this.i % per;
     this.i++;
-    return this.rgba[(y * this.width + x) * 4 + channel]! & 1;
+    return this.rgba[(y * this.stride + x) * 4 + channel]! & 1;
   }
   bytes(n: number): Uint8Array {
     const out = new Uint8Array(n);
@@ -53,15 +56,32 @@ class LsbStream {
     }
     return out;
   }
+  /** The variant whose magic starts the stream, if any. */
+  magic(): (typeof MAGICS)[string] | undefined {
+    if (this.remaining < MAGIC_BITS + 32) return undefined;
+    const magic = MAGICS[Buffer.from(this.bytes(15)).toString('latin1')];
+    return magic?.mode === this.mode ? magic : undefined;
+  }
+}
+
+/** Pixels the magics and the length field span in the scheme's column-major order (alpha: 1 bit per pixel). */
+const HEADER_PIXELS = MAGIC_BITS + 32;
+
+/**
+ * Whether the top-left corner of an image (a `pngCornerPixels` decode) starts with a stealth magic.
+ * The magic and length sit in the first HEADER_PIXELS pixels of column-major order, so the corner
+ * needs min(height, HEADER_PIXELS) rows and ceil(HEADER_PIXELS / height) columns.
+ */
+export function cornerHasStealthMagic(corner: PngCorner): boolean {
+  return (['alpha', 'rgb'] as const).some((mode) => new LsbStream(corner.rgba, corner.cols, corner.width, corner.height, mode).magic() !== undefined);
 }
 
 /** The decoded payload text and its variant, or undefined when the pixels carry no stealth magic. */
 export function decodeStealthPngInfo(rgba: Uint8Array, width: number, height: number): { text: string; mode: 'alpha' | 'rgb'; compressed: boolean } | undefined {
   for (const mode of ['alpha', 'rgb'] as const) {
-    const s = new LsbStream(rgba, width, height, mode);
-    if (s.remaining < MAGIC_BITS + 32) continue;
-    const magic = MAGICS[Buffer.from(s.bytes(15)).toString('latin1')];
-    if (!magic || magic.mode !== mode) continue;
+    const s = new LsbStream(rgba, width, width, height, mode);
+    const magic = s.magic();
+    if (!magic) continue;
     const lenBits = Buffer.from(s.bytes(4)).readUInt32BE(0);
     if (lenBits % 8 !== 0 || lenBits > s.remaining || lenBits / 8 > MAX_PAYLOAD_BYTES) continue;
     const payload = s.bytes(lenBits / 8);
@@ -87,9 +107,13 @@ export const stealthPngInfoDetector: SignalDetector = {
     if (ctx.format !== 'png' || !pngHasAlpha(await ctx.head(26))) return [];
     const png = await ctx.load();
     if (!png) return [];
+    // Most RGBA PNGs carry no magic: the top-left corner says so without decoding the whole image.
+    const corner = pngCornerPixels(png, HEADER_PIXELS, Math.ceil(HEADER_PIXELS / Math.max(1, u32be(png, 20))));
+    if (corner && !cornerHasStealthMagic(corner)) return [];
     let found: ReturnType<typeof decodeStealthPngInfo>;
     try {
-      const raw = await sharp(png, { limitInputPixels: 1 << 26 }).ensureAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      // sRGB with alpha: four channels whatever the PNG's colour type, as the LSB reader expects.
+      const raw = await sharp(png, { limitInputPixels: 1 << 26 }).toColourspace('srgb').ensureAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
       found = decodeStealthPngInfo(raw.data, raw.info.width, raw.info.height);
     } catch {
       // Undecodable pixels: the container reader already vouched for the structure; no evidence here.
