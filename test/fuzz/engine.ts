@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
 import { detect, label } from '../../src/api.js';
 import { IMAGE_CONTAINERS } from '../../src/adapters/image.js';
@@ -18,6 +19,7 @@ import { renderPlan } from '../../src/core/edit.js';
 import type { ImageFormat } from '../../src/core/types.js';
 import { mergeXmp, parseXmp } from '../../src/metadata/xmp.js';
 import { fastC2paCheck } from '../../src/metadata/c2pa-fast.js';
+import { parseXmlStrictSubset, parseXmlWithSaxes } from '../../src/metadata/xml.js';
 import { sniff } from '../../src/core/sniff.js';
 import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
 import { signC2pa } from '../../src/metadata/c2pa.js';
@@ -208,6 +210,23 @@ async function imageTargets(): Promise<FuzzTarget[]> {
     .filter((s) => s.length > 40)
     .map((s) => Buffer.from(s, 'latin1'));
   targets.push({ name: 'metadata/xmp: parse + merge', seeds: packets, run: async (input) => (parseXmp(input), mergeXmp(input, LABEL)) });
+  // The strict XML reader's contract: when it answers, saxes builds the same tree (a disagreement is a crash).
+  targets.push({
+    name: 'metadata/xml: strict subset agrees with saxes',
+    seeds: packets,
+    run: async (input) => {
+      const text = Buffer.from(input).toString('utf8');
+      const fast = parseXmlStrictSubset(text);
+      if (fast === undefined) return;
+      let saxes: unknown;
+      try {
+        saxes = parseXmlWithSaxes(text);
+      } catch (e) {
+        saxes = e;
+      }
+      if (!isDeepStrictEqual(fast, saxes)) throw new Error('the strict XML reader and saxes disagree');
+    },
+  });
   // The native C2PA checks (JUMBF, CBOR, COSE, DER time stamps) on signed files of every format they read.
   const chain = await makeDevChain();
   const signer = localSigner({ cert: chain.chainPem, key: chain.keyPem });
