@@ -12,6 +12,7 @@ import { checkLangs, DEFAULT_LANGS } from './disclosure/catalogue.js';
 import { DEFAULT_SIZE_PERCENT } from './disclosure/badge.js';
 import { BADGE_POSITIONS } from './disclosure/mark.js';
 import { C2PA_READABLE_MIME, c2paFindings, mayHoldC2paStore, resolveC2paSigning, resolveTrustAnchors } from './metadata/c2pa.js';
+import { mayHoldBmffC2paBox } from './formats/isobmff.js';
 import { checkAudibleCue } from './media/cue.js';
 import { checkOnScreen } from './media/overlay.js';
 import { recordLabelOutput } from './ledger/index.js';
@@ -156,6 +157,8 @@ export async function detect(source: Source, opts: DetectOptions = {}): Promise<
     const s = await sniffReader(reader);
     if (!hasAdapter(s) && C2PA_READABLE_MIME[s.format]) {
       // No adapter for this kind yet, but c2pa-rs reads its manifest, so the verifier can still judge it.
+      // ISO BMFF keeps its store in a top-level uuid box: without one, the file need not be read.
+      if ((s.format === 'heif' || s.format === 'avif') && !(await mayHoldBmffC2paBox(reader))) return { source: describeSource(source), format: s.format, kind: s.kind, findings: [] };
       if (reader.size > MAX_STREAM_BYTES) throw new TamgaError('INPUT_TOO_LARGE', `${reader.name}: over ${MAX_STREAM_BYTES} bytes; C2PA validation reads the whole file`, { limit: MAX_STREAM_BYTES });
       const bytes = await reader.read(0, reader.size);
       const findings = mayHoldC2paStore(bytes, s.format) ? await c2paFindings(bytes, s.format, `${s.format}:c2pa`, opts.trustAnchors ? { trustAnchors: opts.trustAnchors } : {}) : [];

@@ -78,6 +78,19 @@ export async function readTopLevelBoxes(reader: ByteReader): Promise<Box[]> {
   return boxes;
 }
 
+/**
+ * Whether a file's top-level boxes include a C2PA `uuid` box, from box headers alone; true when
+ * the boxes cannot be walked, so that c2pa-rs judges such a file's bytes.
+ */
+export async function mayHoldBmffC2paBox(reader: ByteReader): Promise<boolean> {
+  try {
+    return (await readTopLevelBoxes(reader)).some((b) => b.type === 'uuid' && sameBytes(b.uuid, C2PA_UUID));
+  } catch (e) {
+    if (e instanceof TamgaError) return true;
+    throw e;
+  }
+}
+
 /** Child boxes of an in-memory box payload `b[from..to)`; offsets are relative to `b`. */
 export function childBoxes(b: Uint8Array, from: number, to: number): Box[] {
   const out: Box[] = [];

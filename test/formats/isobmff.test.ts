@@ -4,7 +4,7 @@ import { parseFile } from 'music-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
 import { BufferReader, FileReader } from '../../src/core/source.js';
-import { childBoxes, isobmffContainer, readTopLevelBoxes, XMP_UUID, type Box } from '../../src/formats/isobmff.js';
+import { childBoxes, isobmffContainer, mayHoldBmffC2paBox, readTopLevelBoxes, XMP_UUID, type Box } from '../../src/formats/isobmff.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';
 import { frameMd5, probe, runFfmpeg } from '../../src/media/ffmpeg.js';
 import { AV_FIXTURES, makeAvFixtures } from '../../fixtures/make-av.js';
@@ -189,5 +189,25 @@ describe.skipIf(!hasCorpus)('MP4 corpus (C2PA uuid box)', () => {
     await label(signed, {}, { output: out, visible: false, onExistingC2pa: 'strip' });
     expect((await detect(out)).findings.some((f) => f.where?.startsWith('mp4:uuid-c2pa'))).toBe(false);
     expect(await frameMd5(out)).toEqual(await frameMd5(signed));
+  });
+});
+
+describe('mayHoldBmffC2paBox: HEIF/AVIF files are read whole only when a C2PA box is there', () => {
+  it.skipIf(!hasCorpus)('walks box headers of a camera HEIC without reading its payload; finds the signed HEIC and AVIF stores', async () => {
+    const camera = await FileReader.open(corpusFile('camera/IMG_5195.HEIC'));
+    try {
+      expect(await mayHoldBmffC2paBox(camera)).toBe(false);
+      expect(camera.bytesRead).toBeLessThan(camera.size / 4);
+    } finally {
+      await camera.close();
+    }
+    for (const signed of ['c2pa/trustnxt-icon-signed.heic', 'c2pa/cards-signed.avif']) expect(await mayHoldBmffC2paBox(new BufferReader(readFileSync(corpusFile(signed))))).toBe(true);
+    const scanned = await detect(corpusFile('camera/IMG_5195.HEIC'));
+    expect(scanned).toMatchObject({ format: 'heif', findings: [] });
+    expect((await detect(corpusFile('c2pa/trustnxt-icon-signed.heic'))).findings.map((f) => f.kind)).toEqual(['c2pa:manifest']);
+  });
+
+  it('leaves a box chain it cannot walk to c2pa-rs', async () => {
+    expect(await mayHoldBmffC2paBox(new BufferReader(Buffer.from('\0\0\0\x10ftypheic\0\0\0\0\xff\xff\xff\xffmdat', 'latin1')))).toBe(true);
   });
 });
