@@ -25,7 +25,7 @@ export async function jpegWithComment(text: string): Promise<Buffer> {
  * Writes NovelAI-style stealth metadata into the alpha LSBs of an RGBA image (the encoder side of
  * labelling-standards.md §8.4: column-major, MSB first, magic + 32-bit bit length + payload).
  */
-export async function pngWithStealth(payload: string, opts: { compressed: boolean; width?: number; height?: number }): Promise<Buffer> {
+export async function pngWithStealth(payload: string, opts: { compressed: boolean; width?: number; height?: number; magic?: string }): Promise<Buffer> {
   const width = opts.width ?? 64;
   const height = opts.height ?? 64;
   const data = Buffer.alloc(width * height * 4);
@@ -33,7 +33,7 @@ export async function pngWithStealth(payload: string, opts: { compressed: boolea
   const body = opts.compressed ? gzipSync(Buffer.from(payload, 'utf8')) : Buffer.from(payload, 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(body.length * 8, 0);
-  const bytes = Buffer.concat([Buffer.from(opts.compressed ? 'stealth_pngcomp' : 'stealth_pnginfo', 'latin1'), len, body]);
+  const bytes = Buffer.concat([Buffer.from(opts.magic ?? (opts.compressed ? 'stealth_pngcomp' : 'stealth_pnginfo'), 'latin1'), len, body]);
   if (bytes.length * 8 > width * height) throw new Error('payload does not fit');
   let bit = 0;
   for (const b of bytes) {

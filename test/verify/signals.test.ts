@@ -91,6 +91,10 @@ describe('NovelAI stealth metadata in alpha LSBs (§8.4)', () => {
     expect(value(ev, 'png:stealth-pnginfo')).toEqual({ grade: 'strong', generator: 'NovelAI', mode: 'alpha', compressed, model: 'NovelAI Diffusion V3' });
   });
 
+  it('finds nothing when the alpha LSBs start like a magic but are not one', async () => {
+    for (const magic of ['stealth_pngcomx', 'stealth_rgbcomp', 'sxxxxxxxxxxxxxx']) expect(await evidence(await pngWithStealth(novelai, { compressed: true, width: 48, height: 200, magic }))).toEqual([]);
+  });
+
   it('finds nothing in random alpha, and does not decode images without alpha', async () => {
     expect(await evidence(await pngWithText([], { alpha: true }))).toEqual([]);
     expect(await evidence(await pngWithText([]))).toEqual([]);

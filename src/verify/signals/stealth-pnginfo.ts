@@ -68,12 +68,17 @@ class LsbStream {
 const HEADER_PIXELS = MAGIC_BITS + 32;
 
 /**
- * Whether the top-left corner of an image (a `pngCornerPixels` decode) starts with a stealth magic.
- * The magic and length sit in the first HEADER_PIXELS pixels of column-major order, so the corner
- * needs min(height, HEADER_PIXELS) rows and ceil(HEADER_PIXELS / height) columns.
+ * Whether the first `pixels` pixels of column-major order, from a `pngCornerPixels` decode of
+ * min(height, pixels) rows and ceil(pixels / height) columns, may start a stealth magic: the
+ * bytes they hold are a prefix of one. With HEADER_PIXELS pixels that is the whole magic.
  */
-export function cornerHasStealthMagic(corner: PngCorner): boolean {
-  return (['alpha', 'rgb'] as const).some((mode) => new LsbStream(corner.rgba, corner.cols, corner.width, corner.height, mode).magic() !== undefined);
+export function cornerMayHoldStealthMagic(corner: PngCorner, pixels: number): boolean {
+  return (['alpha', 'rgb'] as const).some((mode) => {
+    const s = new LsbStream(corner.rgba, corner.cols, corner.width, corner.height, mode);
+    if (s.remaining < MAGIC_BITS + 32) return false;
+    const head = Buffer.from(s.bytes(Math.min(15, Math.floor((pixels * (mode === 'alpha' ? 1 : 3)) / 8)))).toString('latin1');
+    return Object.entries(MAGICS).some(([magic, v]) => v.mode === mode && magic.startsWith(head));
+  });
 }
 
 /** The decoded payload text and its variant, or undefined when the pixels carry no stealth magic. */
@@ -107,9 +112,14 @@ export const stealthPngInfoDetector: SignalDetector = {
     if (ctx.format !== 'png' || !pngHasAlpha(await ctx.head(26))) return [];
     const png = await ctx.load();
     if (!png) return [];
-    // Most RGBA PNGs carry no magic: the top-left corner says so without decoding the whole image.
-    const corner = pngCornerPixels(png, HEADER_PIXELS, Math.ceil(HEADER_PIXELS / Math.max(1, u32be(png, 20))));
-    if (corner && !cornerHasStealthMagic(corner)) return [];
+    // Most RGBA PNGs carry no magic: the top-left corner says so without decoding the whole image,
+    // mostly from its first 8 pixels (the "s" every magic starts with), else from the whole magic.
+    const height = Math.max(1, u32be(png, 20));
+    for (const pixels of [8, HEADER_PIXELS]) {
+      const corner = pngCornerPixels(png, pixels, Math.ceil(pixels / height));
+      if (!corner) break; // a layout the corner reader leaves to sharp
+      if (!cornerMayHoldStealthMagic(corner, pixels)) return [];
+    }
     let found: ReturnType<typeof decodeStealthPngInfo>;
     try {
       // sRGB with alpha: four channels whatever the PNG's colour type, as the LSB reader expects.
