@@ -275,17 +275,18 @@ export function pngCornerPixels(bytes: Uint8Array, wantRows: number, wantCols: n
     } else if (type === 'IEND' || idat.length > 0) break; // IDAT chunks are consecutive (§5.6)
     at += 12 + len;
   }
-  // Inflate growing prefixes of the stream until the rows are out, each guess scaled by the ratio seen so
-  // far: from a small first guess, as a flat image inflates a thousandfold.
+  // Inflate a prefix of the stream sized by the image's average compression ratio; if the rows
+  // are not all out (the top compresses worse than the rest), grow it by the ratio seen, up to 16x.
   let raw: Uint8Array = new Uint8Array(0);
-  for (let input = Math.min(idatBytes, 1024); ; ) {
+  for (let input = Math.min(idatBytes, Math.ceil((need / (height * rowBytes)) * idatBytes * 1.25) + 256); ; ) {
     try {
       raw = inflateSync(prefixOf(idat, input), { finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: Math.min(need + 1024, 1 << 22), maxOutputLength: MAX_CORNER_INFLATE });
     } catch {
       return undefined;
     }
     if (raw.length >= need || input >= idatBytes) break;
-    input = Math.min(idatBytes, Math.max(input * 2, Math.ceil(((input * need) / Math.max(1, raw.length)) * 1.1)));
+    const estimate = raw.length ? Math.ceil(((input * need) / raw.length) * 1.1) : 0;
+    input = Math.min(idatBytes, input * 16, Math.max(input * 2, estimate));
   }
   if (raw.length < need) return undefined;
   const rgba = new Uint8Array(rows * cols * 4);
