@@ -59,10 +59,22 @@ export async function* walk(roots: string[], opts: WalkOptions = {}): AsyncGener
       return;
     }
     try {
-      for await (const d of dir) yield* entry(d, dirPath, rel, root, ancestors);
+      for await (const d of dir) {
+        // A plain file is the common case: yielded here, without a generator per entry.
+        const file = d.isFile() ? plainFile(d, dirPath, rel) : undefined;
+        if (file) yield file;
+        else if (file === undefined) yield* entry(d, dirPath, rel, root, ancestors);
+      }
     } catch (e) {
       yield problem(dirPath, 'unreadable-directory', `directory listing failed: ${errnoMessage(e)}`, e);
     }
+  }
+
+  /** A regular file's entry; null when the filters drop it, undefined when `entry` must look. */
+  function plainFile(d: Dirent, dirPath: string, dirRel: string): WalkEntry | null {
+    const rel = dirRel ? `${dirRel}/${d.name}` : d.name;
+    if (exclude?.(rel) || (include && !include(rel))) return null;
+    return { path: join(dirPath, d.name) };
   }
 
   async function* entry(d: Dirent, dirPath: string, dirRel: string, root: string, ancestors: string[]): AsyncGenerator<WalkEntry> {
