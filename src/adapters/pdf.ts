@@ -1,4 +1,3 @@
-import fontkit from '@pdf-lib/fontkit';
 import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFRawStream, PDFRef, PDFStream, type PDFFont, type PDFObject, type PDFPage } from 'pdf-lib';
 import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
@@ -6,7 +5,7 @@ import type { ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format } from '../core/types.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
-import { fontBytes, fontRuns } from '../formats/pdf-fonts.js';
+import { fontBytes, fontkit, fontRuns } from '../formats/pdf-fonts.js';
 import { buildIncrementalUpdate, isEncrypted, readPdfTail, type UpdateObject } from '../formats/pdf.js';
 import { findingsFromXmp, mergeXmp, parseXmp, NS, getProperty, valueText } from '../metadata/xmp.js';
 import { c2paStoreFindings, xmpLabelFor } from './image.js';
@@ -210,7 +209,7 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
   const bytes = await reader.read(0, reader.size);
   checkXrefStreamDictionaries(bytes, reader.name);
   const doc = await loadPdf(bytes, reader.name);
-  doc.registerFontkit(fontkit);
+  doc.registerFontkit(fontkit());
   const ctx = doc.context;
   const declaredSize = Number(/\/Size\s+(\d+)/.exec(tail.trailer)?.[1] ?? 0);
   // New objects get numbers above every number the file has used (free entries are not reused).

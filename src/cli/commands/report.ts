@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { TamgaError } from '../../core/errors.js';
-import { openJob } from '../../distributed/report.js';
 import { fileSink, REPORT_FORMATS, reporterFor, streamSink, type ReportFormat } from '../../verify/reports/index.js';
 import { EXIT } from '../exit-codes.js';
 import { list, reportError } from '../output.js';
@@ -25,6 +24,8 @@ async function reportCommand(o: ReportCliOptions): Promise<number> {
   const failOn = parseFailOn(o.failOn?.length ? o.failOn : ['unlabelled', 'partially-labelled', 'invalid']);
   const waitSeconds = Number(o.wait);
   if (!/^\d+$/.test(o.wait.trim())) throw new TamgaError('INVALID_OPTION', `wait: expected seconds (0 = do not wait), got ${JSON.stringify(o.wait)}`, { option: 'wait' });
+  // The queue client (bullmq, ioredis) is loaded by the commands that use it, not at every start-up.
+  const { openJob } = await import('../../distributed/report.js');
   const job = await openJob(o.queue, o.job);
   try {
     if (!o.partial) await job.waitComplete(waitSeconds * 1000);

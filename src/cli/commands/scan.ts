@@ -12,7 +12,7 @@ import { pathKey, walk } from '../../verify/walk.js';
 import { checkWatermarkKey } from '../../watermark/keys.js';
 import { EXIT } from '../exit-codes.js';
 import { cliWatermarkKeys, collect, list, reportError } from '../output.js';
-import { queueScanCommand, type QueueScanCliOptions } from './queue-scan.js';
+import type { QueueScanCliOptions } from './queue-scan.js';
 
 interface ScanCliOptions {
   policy: string;
@@ -163,6 +163,8 @@ export function registerScanCommand(program: Command): void {
     .option('--attempts <n>', 'distributed: attempts per batch before it is dead-lettered (default 5)')
     .action(async (paths: string[], o: ScanCliOptions & Partial<QueueScanCliOptions>) => {
       if (o.queue) {
+        // The queue client (bullmq, ioredis) is loaded only for a queued scan, not at every start-up.
+        const { queueScanCommand } = await import('./queue-scan.js');
         process.exitCode = await queueScanCommand(paths, o as QueueScanCliOptions).catch((e) => reportError(e, Boolean(o.json)));
         return;
       }

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { TamgaError } from '../../core/errors.js';
-import { parseQueueUrl, redactQueueUrl } from '../../distributed/redis.js';
-import { startWorker } from '../../distributed/worker.js';
 import { EXIT } from '../exit-codes.js';
 import { cliWatermarkKeys, collect, reportError } from '../output.js';
 
@@ -25,6 +23,9 @@ function int(option: string, v: string, max: number): number {
  * finish; a second one stops at once (its batches go back to the queue when their lock expires).
  */
 async function workerCommand(o: WorkerCliOptions): Promise<number> {
+  // The queue client (bullmq, ioredis) is loaded by the commands that use it, not at every start-up.
+  const { parseQueueUrl, redactQueueUrl } = await import('../../distributed/redis.js');
+  const { startWorker } = await import('../../distributed/worker.js');
   parseQueueUrl(o.queue);
   const keys = cliWatermarkKeys(o.key);
   const log = o.quiet ? undefined : (line: string) => console.error(`tamga worker ${process.pid}: ${line}`);
