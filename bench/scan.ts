@@ -6,7 +6,7 @@
  * Target (issue 8): at least 10x exiftool's files/s.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -104,6 +104,28 @@ function exiftoolSeconds(dir: string): number | undefined {
   return ex.error || ex.status === null ? undefined : (performance.now() - t) / 1000;
 }
 
+/**
+ * A user's first scan of the tree: `tamga scan` in a new process (start-up, cold JIT, the first file
+ * of each C2PA signer validated by c2pa-rs), timed by the wall clock; also the files/s the scan reports.
+ */
+function oneShotCliScan(dir: string, out: string, cli: string): { wall: number; files: number; reported: number } | undefined {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [cli, 'scan', dir, '--no-visible', '--workers', String(WORKERS), '--format', 'ndjson', '-o', out], { stdio: 'ignore' });
+  const wall = (performance.now() - t) / 1000;
+  // Exit 1 is the QA failure (unlabelled files found), not an error.
+  if (r.status !== 0 && r.status !== 1) return undefined;
+  const summary = JSON.parse(readFileSync(out, 'utf8').trimEnd().split('\n').at(-1)!) as { type: string; files: number; filesPerSecond: number };
+  return summary.type === 'summary' ? { wall, files: summary.files, reported: summary.filesPerSecond } : undefined;
+}
+
+/** The shipped CLI (dist/, when `npm run build` is newer than every source file), else the checkout's launcher (tsx). */
+function cliEntry(): { path: string; label: string } {
+  const dist = join(ROOT, 'dist', 'cli', 'main.js');
+  const newestSource = Math.max(...readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
+  if (existsSync(dist) && statSync(dist).mtimeMs > newestSource) return { path: dist, label: 'dist/cli/main.js (the built CLI)' };
+  return { path: join(ROOT, 'bin', 'tamga.js'), label: 'bin/tamga.js (TypeScript through tsx; `npm run build` first to time the built CLI)' };
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'tamga-bench-scan-'));
   try {
@@ -114,6 +136,8 @@ async function main(): Promise<void> {
     console.log(`tree: ${FILES} files, ${mb(treeBytes)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s at ${tree}`);
     // Warm the page cache once, so neither tool pays for the first read from disk.
     spawnSync('sh', ['-c', `find '${tree}' -type f -exec cat {} + > /dev/null`]);
+    const cli = cliEntry();
+    const oneShot = oneShotCliScan(tree, join(work, 'one-shot.ndjson'), cli.path);
 
     const rssSamples: number[] = [];
     let seen = 0;
@@ -150,7 +174,7 @@ async function main(): Promise<void> {
     rssSamples.length = 0;
     const whole = await runScan([tree], reporter, { concurrency: CONCURRENCY, workers: WORKERS, visible: false, failOn });
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    console.log(`\ntamga scan --no-visible --workers ${WORKERS}${WORKERS === 'auto' ? ` (${autoWorkers()} on this machine)` : ''} over the whole tree: ${whole.filesPerSecond.toFixed(0)} files/s (${whole.seconds.toFixed(1)} s)`);
+    console.log(`\ntamga scan --no-visible --workers ${WORKERS}${WORKERS === 'auto' ? ` (${autoWorkers()} on this machine)` : ''} over the whole tree, steady state (in this process, after the categories above): ${whole.filesPerSecond.toFixed(0)} files/s (${whole.seconds.toFixed(1)} s)`);
     console.log(`  RSS every 1000 files: ${rssSamples.map((r) => mb(r)).join(', ')} MiB; peak RSS ${mb(peakRss)} MiB (main thread and workers)`);
     // The visible layer decodes a downscaled copy of the pixels to find badges: timed on a sample.
     let sampled = 0;
@@ -162,8 +186,15 @@ async function main(): Promise<void> {
       console.log('exiftool not found (apt-get install libimage-exiftool-perl): no baseline');
       return;
     }
+    if (oneShot) {
+      console.log(
+        `one-shot CLI scan of the whole tree (${cli.label}, a new process: start-up, cold JIT, each C2PA signer's first file through c2pa-rs): ` +
+          `${oneShot.wall.toFixed(1)} s wall for ${oneShot.files} files, ${(oneShot.files / oneShot.wall).toFixed(0)} files/s (the scan reports ${oneShot.reported.toFixed(0)} files/s)`,
+      );
+    }
     const ratio = eTotal / whole.seconds;
-    console.log(`\nratio over the whole tree (one scan with workers vs exiftool over every category): ${ratio.toFixed(1)}x exiftool's files/s (target >= 10x): ${ratio >= 10 ? 'MET' : 'NOT MET'}`);
+    console.log(`\nratio over the whole tree, steady state (one scan vs exiftool over every category): ${ratio.toFixed(1)}x exiftool's files/s (target >= 10x): ${ratio >= 10 ? 'MET' : 'NOT MET'}`);
+    if (oneShot) console.log(`ratio of a one-shot CLI run, wall clock including start-up, vs exiftool's wall clock: ${(eTotal / oneShot.wall).toFixed(1)}x (the scan's own files/s: ${((eTotal / FILES) * oneShot.reported).toFixed(1)}x)`);
   } finally {
     if (KEEP) console.log(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
