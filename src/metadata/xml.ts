@@ -117,7 +117,14 @@ export function parseXmlWithSaxes(text: string, limits: XmlLimits = DEFAULT_LIMI
 
 /** Characters XML 1.0 forbids (C0 controls but tab/LF/CR, U+FFFE/U+FFFF), plus surrogates, left to saxes. */
 const OUTSIDE_SUBSET_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]/;
-const PREDEFINED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+/** A Map, not an object literal: `&constructor;` must not find Object.prototype's. */
+const PREDEFINED_ENTITIES = new Map([
+  ['lt', '<'],
+  ['gt', '>'],
+  ['amp', '&'],
+  ['quot', '"'],
+  ['apos', "'"],
+]);
 
 const isNameStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
 const isNameChar = (c: number) => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x3a;
@@ -136,7 +143,7 @@ function decodeReferences(s: string): string | undefined {
     const semi = s.indexOf(';', amp + 1);
     if (semi < 0) return undefined;
     const ref = s.slice(amp + 1, semi);
-    let char: string | undefined = PREDEFINED_ENTITIES[ref];
+    let char = PREDEFINED_ENTITIES.get(ref);
     if (char === undefined) {
       const code = /^#[0-9]{1,7}$/.test(ref) ? Number(ref.slice(1)) : /^#x[0-9a-fA-F]{1,6}$/.test(ref) ? parseInt(ref.slice(2), 16) : -1;
       if (!isXmlChar(code)) return undefined;
@@ -300,6 +307,7 @@ export function parseXmlStrictSubset(input: string, limits: XmlLimits = DEFAULT_
       for (const a of rawAttrs) {
         const prefix = a.name === 'xmlns' ? '' : a.name.startsWith('xmlns:') ? a.name.slice(6) : undefined;
         if (prefix === undefined) continue;
+        if (prefix === '' && a.name !== 'xmlns') return undefined; // `xmlns:` with no prefix
         // saxes binds the trimmed value; the reserved prefixes and URIs have rules of their own.
         const uri = a.value.trim();
         if (uri === '' || uri === XML_NS || uri === XMLNS_NS || prefix === 'xml' || prefix === 'xmlns' || prefix.includes(':')) return undefined;
