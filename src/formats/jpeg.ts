@@ -84,11 +84,17 @@ export async function readJpegLayout(reader: ByteReader): Promise<JpegLayout> {
   }
 }
 
-/** A complete JPEG has an EOI after its scan. Trailing bytes after EOI are common, so look in the last 64 KiB. */
+/**
+ * A complete JPEG has an EOI after its scan. Trailing bytes after EOI are common, so look in the
+ * last 64 KiB; most files end with it, so the last 1 KiB is read first.
+ */
 async function checkEoi(reader: ByteReader, scanStart: number): Promise<void> {
-  const from = Math.max(scanStart, reader.size - 65536);
-  const tail = await reader.read(from, reader.size - from);
-  for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === EOI) return;
+  for (const span of [1024, 65536]) {
+    const from = Math.max(scanStart, reader.size - span);
+    const tail = await reader.read(from, reader.size - from);
+    for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === EOI) return;
+    if (from === scanStart) break;
+  }
   throw corrupt('JPEG', 'no EOI marker after the image data (truncated file?)');
 }
 

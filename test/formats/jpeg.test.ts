@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TamgaError } from '../../src/core/errors.js';
-import { BufferReader } from '../../src/core/source.js';
+import { BufferReader, FileReader } from '../../src/core/source.js';
 import { buildJpegSegment, jpegContainer, MAX_STANDARD_XMP, readJpegLayout, XMP_EXT_SIGNATURE } from '../../src/formats/jpeg.js';
 import { corpusFile, decodedPixels, exiftool, exiftoolJson, hasCorpus, hasExiftool, tempDir, writeMetadata, xmpPacket } from '../helpers.js';
 import type { MetadataWrite } from '../../src/formats/types.js';
@@ -120,6 +120,23 @@ describe('JPEG structure errors are CORRUPT_INPUT', () => {
     const l2 = Buffer.from(b);
     l2.writeUInt16BE(1, 4);
     await expect(jpegContainer.read(new BufferReader(l2))).rejects.toMatchObject({ code: 'CORRUPT_INPUT' });
+  });
+  it('finds the EOI behind up to 64 KiB of trailing bytes, reading only the last 1 KiB when the file ends with it', async () => {
+    const b = await base();
+    const trailer = (n: number) => Buffer.alloc(n, 0x41);
+    for (const n of [0, 1000, 5000, 60_000]) await expect(jpegContainer.read(new BufferReader(Buffer.concat([b, trailer(n)])))).resolves.toMatchObject({ format: 'jpeg' });
+    await expect(jpegContainer.read(new BufferReader(Buffer.concat([b, trailer(70_000)])))).rejects.toMatchObject({ code: 'CORRUPT_INPUT' });
+    // A large file that ends with its EOI: header windows and the last 1 KiB are all that is read (not the last 64 KiB).
+    const big = Buffer.concat([b.subarray(0, b.length - 2), Buffer.alloc(1 << 20, 0x11), b.subarray(b.length - 2)]);
+    const path = join(tmp.dir, 'big-scan.jpg');
+    writeFileSync(path, big);
+    const reader = await FileReader.open(path);
+    try {
+      await jpegContainer.read(reader);
+      expect(reader.bytesRead).toBeLessThan(40 * 1024);
+    } finally {
+      await reader.close();
+    }
   });
   it('keeps trailing bytes after EOI', async () => {
     const b = Buffer.concat([await base(), Buffer.from('TRAILER-DATA')]);
