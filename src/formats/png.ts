@@ -195,19 +195,26 @@ export const pngContainer: ImageContainer = {
 /** The C2PA manifest store of a complete PNG: the data of its single `caBX` chunk (undefined when none, two, or the chain is broken). */
 export function pngC2paStore(bytes: Uint8Array): Uint8Array | undefined {
   if (!startsWith(bytes, PNG_SIGNATURE)) return undefined;
-  let found: Uint8Array | undefined;
-  for (let at = 8, n = 0; at + 12 <= bytes.length && n < MAX_CHUNKS; n++) {
+  const { chunks, intact } = chunksInMemory(bytes);
+  const stores = chunks.filter((c) => c.type === 'caBX');
+  return intact && stores.length === 1 ? stores[0]!.data : undefined;
+}
+
+/**
+ * The chunk chain of a complete PNG held in memory, up to IEND (CRCs unchecked); `intact` is false
+ * when a length runs past the end, and the list stops there.
+ */
+function chunksInMemory(bytes: Uint8Array): { chunks: { type: string; data: Uint8Array }[]; intact: boolean } {
+  const chunks: { type: string; data: Uint8Array }[] = [];
+  for (let at = 8; at + 12 <= bytes.length && chunks.length < MAX_CHUNKS; ) {
     const len = u32be(bytes, at);
-    const end = at + 12 + len;
-    if (len > MAX_CHUNK_LENGTH || end > bytes.length) return undefined;
+    if (len > MAX_CHUNK_LENGTH || at + 12 + len > bytes.length) return { chunks, intact: false };
     const type = latin1(bytes.subarray(at + 4, at + 8));
-    if (type === 'caBX') {
-      if (found) return undefined;
-      found = bytes.subarray(at + 8, at + 8 + len);
-    } else if (type === 'IEND') break;
-    at = end;
+    if (type === 'IEND') break;
+    chunks.push({ type, data: bytes.subarray(at + 8, at + 8 + len) });
+    at += 12 + len;
   }
-  return found;
+  return { chunks, intact: true };
 }
 
 /** Pixels from the top-left corner of a PNG, as RGBA rows of `cols` pixels. */
@@ -263,18 +270,11 @@ export function pngCornerPixels(bytes: Uint8Array, wantRows: number, wantCols: n
   const cols = Math.min(wantCols, width);
   const rowBytes = 1 + width * channels;
   const need = rows * rowBytes;
+  // The first run of IDAT chunks (they are consecutive, §5.6).
+  const chunks = chunksInMemory(bytes).chunks;
   const idat: Uint8Array[] = [];
-  let idatBytes = 0;
-  for (let at = 8, n = 0; at + 12 <= bytes.length && n < MAX_CHUNKS; n++) {
-    const len = u32be(bytes, at);
-    if (len > MAX_CHUNK_LENGTH || at + 12 + len > bytes.length) break;
-    const type = latin1(bytes.subarray(at + 4, at + 8));
-    if (type === 'IDAT') {
-      idat.push(bytes.subarray(at + 8, at + 8 + len));
-      idatBytes += len;
-    } else if (type === 'IEND' || idat.length > 0) break; // IDAT chunks are consecutive (§5.6)
-    at += 12 + len;
-  }
+  for (let i = chunks.findIndex((c) => c.type === 'IDAT'); i >= 0 && chunks[i]?.type === 'IDAT'; i++) idat.push(chunks[i]!.data);
+  const idatBytes = idat.reduce((n, d) => n + d.length, 0);
   // Inflate a prefix of the stream sized by the image's average compression ratio; if the rows
   // are not all out (the top compresses worse than the rest), grow it by the ratio seen, up to 16x.
   let raw: Uint8Array = new Uint8Array(0);
