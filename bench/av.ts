@@ -16,7 +16,7 @@ import { detect, label } from '../src/api.js';
 import { FileReader } from '../src/core/source.js';
 import { wavContainer } from '../src/formats/wav.js';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
-import { DEFAULT_CRF } from '../src/media/overlay.js';
+import { DEFAULT_CRF } from '../src/disclosure/overlay.js';
 
 const { values } = parseArgs({
   options: {

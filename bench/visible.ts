@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { REENCODE_QUALITY } from '../src/disclosure/apply.js';
 import { detect, label } from '../src/index.js';
-import { visibleBadgeFindings } from '../src/verify/visible.js';
+import { visibleBadgeFindings } from '../src/disclosure/visible.js';
 
 const argR = process.argv.indexOf('--runs');
 const RUNS = argR > 0 ? Number(process.argv[argR + 1]) : 3;

@@ -38,7 +38,7 @@ export type {
   SniffResult,
 } from './core/types.js';
 export { DISCLOSURE_LANGS, disclosureLine, disclosureTexts, type DisclosureLang } from './disclosure/catalogue.js';
-export type { BadgeFinding } from './verify/visible.js';
+export type { BadgeFinding } from './disclosure/visible.js';
 export type { C2paSigner, C2paKeyPair, C2paSigningAlg } from './metadata/cose.js';
 export type { C2paManifestReport, C2paValidationState } from './metadata/c2pa.js';
 export { verify, scan, POLICY_DEFINITIONS, registerSignalDetector } from './verify/index.js';

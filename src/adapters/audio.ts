@@ -1,8 +1,8 @@
 import type { Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
 import type { AudioFormat, DetectOptions, Finding, Format } from '../core/types.js';
-import { addAudibleCue, detectAudibleCue } from '../media/cue.js';
-import { AV_CONTAINERS, detectAv, labelThroughSteps, type MediaStep } from '../media/metadata-label.js';
+import { addAudibleCue, detectAudibleCue } from '../disclosure/cue.js';
+import { AV_CONTAINERS, detectAv, labelThroughSteps, type MediaStep } from './av.js';
 import { addAudioWatermark } from '../watermark/audio-layer.js';
 import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
 

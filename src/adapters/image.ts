@@ -7,7 +7,7 @@ import { disclosureLine, disclosureTexts } from '../disclosure/catalogue.js';
 import { visibleStep } from '../disclosure/apply.js';
 import { watermarkFindings, watermarkImageStep } from '../watermark/image-layer.js';
 import { watermarkKeysOf } from '../watermark/keys.js';
-import { pixelFindings } from '../verify/visible.js';
+import { pixelFindings } from '../disclosure/visible.js';
 import { gifContainer } from '../formats/gif.js';
 import { jpegContainer } from '../formats/jpeg.js';
 import { pngContainer } from '../formats/png.js';

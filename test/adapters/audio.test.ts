@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
-import { CUE_GAP, CUE_SECONDS } from '../../src/media/cue.js';
+import { CUE_GAP, CUE_SECONDS } from '../../src/disclosure/cue.js';
 import { decodedPcmSha256, frameMd5, probe, runFfmpeg } from '../../src/media/ffmpeg.js';
 import { AV_FIXTURES, makeAvFixtures } from '../../fixtures/make-av.js';
 import { tempDir } from '../helpers.js';

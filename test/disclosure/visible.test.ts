@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
 import type { DetectResult, LabelOptions } from '../../src/core/types.js';
 import type { DisclosureLang } from '../../src/disclosure/catalogue.js';
-import { matchDisclosures } from '../../src/verify/visible-ocr.js';
-import { visibleBadgeFindings, type BadgeFinding } from '../../src/verify/visible.js';
+import { matchDisclosures } from '../../src/disclosure/ocr.js';
+import { visibleBadgeFindings, type BadgeFinding } from '../../src/disclosure/visible.js';
 import { corpusFile, exiftoolJson, hasCorpus, hasExiftool, ROOT, tempDir } from '../helpers.js';
 
 const tmp = tempDir('tamga-visible-');

@@ -19,7 +19,7 @@ import { fontRuns } from '../../src/formats/pdf-fonts.js';
 import { buildIncrementalUpdate, readPdfTail } from '../../src/formats/pdf.js';
 import { TextLabeller, TEXT_FLAVOURS, type TextFlavour } from '../../src/formats/text.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';
-import { AV_CONTAINERS } from '../../src/media/metadata-label.js';
+import { AV_CONTAINERS } from '../../src/adapters/av.js';
 import { makeAvFixture, type AvFixture } from '../../fixtures/make-av.js';
 import { CORPUS } from '../helpers.js';
 import type { FuzzTarget, Mutator, Rand } from './engine.js';

@@ -9,7 +9,7 @@ import { hasMachineReadableLabel } from '../../verify/labels.js';
 import { EXIT } from '../exit-codes.js';
 import { reportError } from '../output.js';
 import { writeDevChain } from './keygen.js';
-import { writeBadgePairs, type BadgePair } from '../../disclosure/showcase.js';
+import { writeBadgePairs, type BadgePair } from '../showcase.js';
 
 /** fixtures/demo sits three levels above both src/cli/commands and dist/cli/commands. */
 const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'demo');

@@ -2,8 +2,8 @@ import sharp from 'sharp';
 import { TamgaError } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding } from '../core/types.js';
-import { ocrFindings } from './visible-ocr.js';
-import { decodePayload, DATA_MODULES, fixedLight, isDataModule, MARK_MODULES } from '../disclosure/mark.js';
+import { ocrFindings } from './ocr.js';
+import { decodePayload, DATA_MODULES, fixedLight, isDataModule, MARK_MODULES } from './mark.js';
 
 /**
  * Finds tamga's badges in the pixels: a run-length scan for the seal's 1:1:3:1:1 light/dark

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { TamgaError } from '../core/errors.js';
 import type { AudibleCueOptions, Finding } from '../core/types.js';
-import { fileUrl, probe, runFfmpeg, type ProbeData } from './ffmpeg.js';
+import { fileUrl, probe, runFfmpeg, type ProbeData } from '../media/ffmpeg.js';
 
 /**
  * tamga's audible disclosure: the rhythm cue GB 45438-2025 describes, "short-long-short-short"

@@ -7,8 +7,8 @@ import { TamgaError } from '../core/errors.js';
 import type { Provenance } from '../core/provenance.js';
 import { FileReader, MAX_STREAM_BYTES, type ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format, Layer } from '../core/types.js';
-import { c2paStoreFindings, xmpFindings, xmpLabelFor } from '../adapters/image.js';
-import type { AdapterLabelOutput, ResolvedLabelOptions } from '../adapters/types.js';
+import { c2paStoreFindings, xmpFindings, xmpLabelFor } from './image.js';
+import type { AdapterLabelOutput, ResolvedLabelOptions } from './types.js';
 import { flacContainer } from '../formats/flac.js';
 import { mp3Container } from '../formats/id3.js';
 import { isobmffContainer } from '../formats/isobmff.js';
@@ -20,7 +20,7 @@ import { C2PA_SIGNABLE_MIME, signC2pa } from '../metadata/c2pa.js';
 import { mergeXmp, parseTc260 } from '../metadata/xmp.js';
 import { avWatermarkFindings } from '../watermark/file.js';
 import { watermarkKeysOf } from '../watermark/keys.js';
-import { AIGC_FIELD, TAMGA_FIELD, aigcJson, parseTamgaRecord, tamgaRecordJson } from './fields.js';
+import { AIGC_FIELD, TAMGA_FIELD, aigcJson, parseTamgaRecord, tamgaRecordJson } from '../media/fields.js';
 
 /**
  * The machine-readable layer of audio and video files, shared by the audio and video adapters:

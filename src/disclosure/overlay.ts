@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { TamgaError } from '../core/errors.js';
 import type { Finding, OnScreenOptions } from '../core/types.js';
-import { layoutBadge, type BadgeLayout, type BadgeSpec } from '../disclosure/badge.js';
-import { visibleBadgeFindings } from '../verify/visible.js';
-import { escapeFilterValue, fileUrl, probe, runFfmpeg } from './ffmpeg.js';
+import { layoutBadge, type BadgeLayout, type BadgeSpec } from './badge.js';
+import { visibleBadgeFindings } from './visible.js';
+import { escapeFilterValue, fileUrl, probe, runFfmpeg } from '../media/ffmpeg.js';
 
 /**
  * The on-screen label of video: the disclosure badge the image pipeline draws (src/disclosure),
