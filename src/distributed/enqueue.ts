@@ -6,7 +6,7 @@ import type { LabelOptions } from '../core/types.js';
 import { resolveLabelOptions } from '../api.js';
 import { errorVerdict } from '../verify/file.js';
 import { checkVerifyOptions } from '../verify/index.js';
-import { policyDefinition } from '../verify/policies/index.js';
+import { policyDefinition } from '../core/policies/index.js';
 import type { FileVerdict, VerifyOptions } from '../verify/types.js';
 import { walk } from '../verify/walk.js';
 import {

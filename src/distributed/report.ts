@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { TamgaError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { errorVerdict } from '../verify/file.js';
-import { policyDefinition } from '../verify/policies/index.js';
+import { policyDefinition } from '../core/policies/index.js';
 import type { Reporter, ScanSummary } from '../verify/reports/types.js';
 import { emptyCounts } from '../verify/resume.js';
 import type { FileVerdict, Verdict } from '../verify/types.js';

@@ -5,7 +5,7 @@ import { fileBytesRead } from '../core/source.js';
 import { closeLedgerReader, ledgerReader } from '../ledger/index.js';
 import { errorVerdict, verifierBytesRead } from '../verify/file.js';
 import { verify } from '../verify/index.js';
-import { policyDefinition } from '../verify/policies/index.js';
+import { policyDefinition } from '../core/policies/index.js';
 import { mapConcurrent } from '../verify/pool.js';
 import type { FileVerdict } from '../verify/types.js';
 import { envInt, jobKeys, QUEUE_NAME, type LabelItem, type ResultRecord, type ScanItem, type ScanMetaRecord, type TamgaJobData } from './jobs.js';

@@ -4,7 +4,7 @@ import { closeLedgerReader, isLedgerReaderOpen, ledgerReader } from '../ledger/i
 import { resolveTrustAnchors } from '../metadata/c2pa.js';
 import { watermarkKeysOf } from '../watermark/keys.js';
 import { DEFAULT_TIMEOUT_MS, errorVerdict, verifyFile } from './file.js';
-import { policyDefinition } from './policies/index.js';
+import { policyDefinition } from '../core/policies/index.js';
 import { mapConcurrent } from './pool.js';
 import { GRADES, type FileVerdict, type ScanOptions, type VerifyOptions } from './types.js';
 import { pathKey, walk, type WalkEntry } from './walk.js';
@@ -95,7 +95,7 @@ export async function* scan(paths: string[], opts: ScanOptions = {}): AsyncGener
   }
 }
 
-export { POLICY_DEFINITIONS, policyDefinition } from './policies/index.js';
+export { POLICY_DEFINITIONS, policyDefinition } from '../core/policies/index.js';
 export { registerSignalDetector, signalDetectors, type SignalContext, type SignalDetector } from './signals/index.js';
 export { readResumeFile, type ResumeState } from './resume.js';
 export type * from './types.js';

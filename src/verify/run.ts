@@ -2,7 +2,7 @@ import { fileBytesRead } from '../core/source.js';
 import { VERSION } from '../version.js';
 import { verifierBytesRead } from './file.js';
 import { scan } from './index.js';
-import { policyDefinition } from './policies/index.js';
+import { policyDefinition } from '../core/policies/index.js';
 import type { Reporter, ScanSummary } from './reports/types.js';
 import { emptyCounts, type ResumeState } from './resume.js';
 import type { FileVerdict, ScanOptions, Verdict } from './types.js';

@@ -5,7 +5,7 @@
  */
 import type { Policy } from '../core/types.js';
 import { verifyFile } from './file.js';
-import { policyDefinition } from './policies/index.js';
+import { policyDefinition } from '../core/policies/index.js';
 import type { FileVerdict, VerifyOptions } from './types.js';
 
 export interface ScanTask {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policyDefinition } from '../../src/verify/policies/index.js';
+import { policyDefinition } from '../../src/core/policies/index.js';
 import { fileSink } from '../../src/verify/reports/index.js';
 import { escapeHtml, htmlReporter, jsonForScript } from '../../src/verify/reports/html.js';
 import type { ScanSummary } from '../../src/verify/reports/types.js';

@@ -1,6 +1,6 @@
 import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
-import { policyDefinition } from '../../src/verify/policies/index.js';
+import { policyDefinition } from '../../src/core/policies/index.js';
 import { reporterFor, type ReportFormat } from '../../src/verify/reports/index.js';
 import type { ScanSummary, Sink } from '../../src/verify/reports/types.js';
 import { emptyCounts } from '../../src/verify/resume.js';
