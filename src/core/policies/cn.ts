@@ -1,4 +1,4 @@
-import type { PolicyDefinition } from '../../verify/types.js';
+import type { PolicyDefinition } from './types.js';
 import { allKinds, VISIBLE } from './shared.js';
 
 /** China (labelling-standards.md §4): an explicit label AND the implicit metadata label with the GB 45438 Appendix E fields. */

@@ -1,4 +1,4 @@
-import type { PolicyDefinition, Requirement } from '../../verify/types.js';
+import type { PolicyDefinition, Requirement } from './types.js';
 import { MACHINE_READABLE, VISIBLE } from './shared.js';
 
 /**

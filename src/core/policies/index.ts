@@ -1,6 +1,6 @@
 import { TamgaError } from '../errors.js';
 import type { Policy } from '../types.js';
-import type { PolicyDefinition } from '../../verify/types.js';
+import type { PolicyDefinition } from './types.js';
 import { caPolicy } from './ca.js';
 import { cnPolicy } from './cn.js';
 import { euPolicy } from './eu.js';

@@ -1,4 +1,4 @@
-import type { PolicyDefinition } from '../../verify/types.js';
+import type { PolicyDefinition } from './types.js';
 import { allKinds, MACHINE_READABLE, VISIBLE } from './shared.js';
 
 /** Kazakhstan (labelling-standards.md §7.1): a machine-readable mark AND a warning a person perceives. */

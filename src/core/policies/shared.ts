@@ -1,4 +1,4 @@
-import type { LabelMark, Requirement } from '../../verify/types.js';
+import type { LabelMark, Requirement } from './types.js';
 
 /** Every label a machine reads as "AI-generated", whatever the carrier (metadata, signed manifest, watermark). */
 export const MACHINE_READABLE: LabelMark[] = ['iptc-ai-source-type', 'tc260-implicit-label', 'tamga-record', 'c2pa-ai-claim', 'watermark'];
