@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { adapterFor, hasAdapter } from './adapters/index.js';
+import { runLabelPipeline } from './api/pipeline.js';
 import type { ResolvedLabelOptions } from './adapters/types.js';
 import { renderPlan, WHOLE_WRITE_LIMIT, writePlanAtomically } from './core/edit.js';
 import { TamgaError } from './core/errors.js';
@@ -37,6 +38,8 @@ export function resolveLabelOptions(opts: LabelOptions): ResolvedLabelOptions {
   if (!C2PA_CONFLICTS.includes(onExistingC2pa)) throw invalid('onExistingC2pa', `expected one of ${C2PA_CONFLICTS.join(', ')}`);
   const r: ResolvedLabelOptions = {
     policy,
+    policyNamed: opts.policy !== undefined,
+    explicit: { ...(opts.visible !== undefined ? { visible: opts.visible } : {}), ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}) },
     visible: opts.visible ?? VISIBLE_BY_DEFAULT[policy],
     metadata: opts.metadata ?? true,
     langs: opts.lang ? checkLangs(opts.lang) : DEFAULT_LANGS[policy],
@@ -117,7 +120,7 @@ export async function label(source: Source, provenance: ProvenanceInput = {}, op
     if (opts.ledger !== undefined) ledger = LedgerStore.open(opts.ledger);
     const s = await sniffReader(reader);
     const adapter = adapterFor(s, reader.name);
-    const out = await adapter.label(reader, s.format, p, resolved);
+    const out = await runLabelPipeline(reader, s, adapter, p, resolved);
     planSource = out.from;
     const result: LabelResult = { format: s.format, kind: s.kind, provenance: p, layers: out.layers, bytes: 0 };
     if (out.skipped.length) result.skipped = out.skipped;

@@ -2,9 +2,9 @@ import type { Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
 import type { AudioFormat, DetectOptions, Finding, Format } from '../core/types.js';
 import { addAudibleCue, detectAudibleCue } from '../disclosure/cue.js';
-import { AV_CONTAINERS, detectAv, labelThroughSteps, type MediaStep } from './av.js';
+import { AV_CONTAINERS, detectAv, prepareAv, type MediaStep } from './av.js';
 import { addAudioWatermark } from '../watermark/audio-layer.js';
-import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
+import type { LabelSteps, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 const AUDIO_FORMATS: readonly AudioFormat[] = ['mp3', 'wav', 'flac', 'm4a', 'ogg', 'aac'];
 
@@ -12,13 +12,13 @@ const AUDIO_FORMATS: readonly AudioFormat[] = ['mp3', 'wav', 'flac', 'm4a', 'ogg
  * The visible layer of audio is audible: the cue (src/media/cue.ts) is added by re-encoding with
  * the input's codec, and so is the watermark when a key is given; otherwise nothing is re-encoded.
  */
-function labelAudio(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+function labelAudio(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
   const steps: MediaStep[] = [];
-  if (opts.visible) steps.push({ layer: 'visible', run: (input, output) => addAudibleCue(input, format, output, opts.audibleCue ?? {}) });
+  steps.push({ layer: 'visible', run: (input, output) => addAudibleCue(input, format, output, opts.audibleCue ?? {}) });
   // After the cue: the mark covers everything that ships, the cue included.
   const key = opts.watermarkKey;
   if (key) steps.push({ layer: 'watermark', run: (input, output) => addAudioWatermark(input, format, output, p.contentId, key) });
-  return labelThroughSteps(reader, format, p, opts, steps);
+  return prepareAv(reader, format, p, opts, steps);
 }
 
 /** Metadata, then (decoding) the audible cue and, with a key, the watermark. */
@@ -28,6 +28,6 @@ const detectAudio = (reader: ByteReader, format: Format, opts: DetectOptions): P
 export const audioAdapter: MediaAdapter = {
   kind: 'audio',
   formats: AUDIO_FORMATS.filter((f) => AV_CONTAINERS[f]),
-  label: labelAudio,
+  prepare: labelAudio,
   detect: detectAudio,
 };

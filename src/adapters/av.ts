@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderPlan } from '../core/edit.js';
 import { TamgaError } from '../core/errors.js';
 import type { Provenance } from '../core/provenance.js';
 import { FileReader, MAX_STREAM_BYTES, type ByteReader } from '../core/source.js';
-import type { DetectOptions, Finding, Format, Layer } from '../core/types.js';
+import type { DetectOptions, Finding, Format } from '../core/types.js';
 import { c2paStoreFindings, xmpFindings, xmpLabelFor } from './image.js';
-import type { AdapterLabelOutput, ResolvedLabelOptions } from './types.js';
+import type { LabelSteps, ReencodeLayer, ResolvedLabelOptions, StepOutput } from './types.js';
 import { flacContainer } from '../formats/flac.js';
 import { mp3Container } from '../formats/id3.js';
 import { isobmffContainer } from '../formats/isobmff.js';
@@ -16,7 +15,6 @@ import { matroskaContainer } from '../formats/matroska.js';
 import { oggContainer } from '../formats/ogg.js';
 import { whereOf, type AvContainer, type AvMetadata } from '../formats/types.js';
 import { wavContainer } from '../formats/wav.js';
-import { C2PA_SIGNABLE_MIME, signC2pa } from '../metadata/c2pa.js';
 import { mergeXmp, parseTc260 } from '../metadata/xmp.js';
 import { avWatermarkFindings } from '../watermark/file.js';
 import { watermarkKeysOf } from '../watermark/keys.js';
@@ -57,23 +55,10 @@ function previousDisclosure(meta: AvMetadata): string | undefined {
   return undefined;
 }
 
-/** The lossless metadata layer alone (the perceivable layer, when asked for, is `labelTranscoded`). */
-export async function labelAvMetadata(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+/** The lossless metadata step: the container's own text fields plus XMP; samples and frames are copied. */
+async function avMetadataStep(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions, known: AvMetadata | undefined, stripC2pa: boolean): Promise<StepOutput> {
   const container = avContainerFor(format);
-  const meta = await container.read(reader, format);
-  const skipped: AdapterLabelOutput['skipped'] = [];
-  if (!opts.metadata) {
-    if (!opts.c2pa) throw new TamgaError('INVALID_OPTION', 'nothing to write: metadata is off and no other layer is available', { option: 'metadata' });
-    return withC2pa(reader, format, p, opts, { plan: [{ copy: [0, reader.size] }], layers: [], skipped });
-  }
-  if (meta.c2pa && opts.onExistingC2pa === 'error') {
-    throw new TamgaError(
-      'C2PA_CONFLICT',
-      `${reader.name}: carries a C2PA manifest (${whereOf(meta.c2pa)}); adding metadata would break its hash binding. ` +
-        `Use onExistingC2pa 'strip' (--on-c2pa strip) to remove it, or 'ignore' to keep it invalidated`,
-      { where: whereOf(meta.c2pa) },
-    );
-  }
+  const meta = known ?? (await container.read(reader, format));
   const label = xmpLabelFor(p, opts);
   const previous = previousDisclosure(meta);
   const plan = await container.planWrite(reader, meta, {
@@ -82,19 +67,9 @@ export async function labelAvMetadata(reader: ByteReader, format: Format, p: Pro
     ...(previous ? { previousComment: previous } : {}),
     aigc: aigcJson(p),
     tamga: tamgaRecordJson(p, label.disclosure.line),
-    stripC2pa: Boolean(meta.c2pa) && opts.onExistingC2pa === 'strip',
+    stripC2pa: Boolean(meta.c2pa) && stripC2pa,
   });
-  return withC2pa(reader, format, p, opts, { plan, layers: ['metadata'], skipped });
-}
-
-/** C2PA is signed last, over the final bytes (as for images). */
-async function withC2pa(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions, out: AdapterLabelOutput): Promise<AdapterLabelOutput> {
-  if (!opts.c2pa) return out;
-  if (!C2PA_SIGNABLE_MIME[format]) {
-    return { ...out, skipped: [...out.skipped, { layer: 'c2pa', reason: `c2pa-rs cannot embed a manifest in ${format}` }] };
-  }
-  const signed = await signC2pa(await renderPlan(reader, out.plan), format, p, opts.c2pa);
-  return { plan: [{ bytes: signed }], layers: [...out.layers, 'c2pa'], skipped: out.skipped };
+  return { plan };
 }
 
 export async function detectAvMetadata(reader: ByteReader, format: Format, opts: DetectOptions): Promise<Finding[]> {
@@ -130,50 +105,31 @@ export async function detectAvMetadata(reader: ByteReader, format: Format, opts:
 const tempName = (ext: string) => join(tmpdir(), `tamga-${process.pid}-${randomBytes(6).toString('hex')}.${ext}`);
 
 /**
- * The perceivable layer of audio and video re-encodes: `produce` (ffmpeg) writes the new file to
- * a temp path, which is opened and unlinked at once, and the metadata label is planned over it.
- * The entry point streams the result from that reader (`from`) and closes it, so a large file is
- * never held in memory. A Buffer source is first written to a temp file for ffmpeg.
+ * Runs the re-encoding steps in order, each on the previous one's output (temp files), so a later
+ * layer covers what the earlier ones added. The result is opened and unlinked at once (POSIX keeps
+ * its data while the reader is open), so a large file is never held in memory. A Buffer source is
+ * first written to a temp file for ffmpeg.
  */
-export async function labelTranscoded(
-  reader: ByteReader,
-  format: Format,
-  p: Provenance,
-  opts: ResolvedLabelOptions,
-  produce: (input: string, output: string) => Promise<void>,
-  /** The layers `produce` writes (default the visible one). */
-  produced: Layer[] = ['visible'],
-): Promise<AdapterLabelOutput> {
-  const meta = await avContainerFor(format).read(reader, format);
-  if (meta.c2pa && opts.onExistingC2pa === 'error') {
-    throw new TamgaError('C2PA_CONFLICT', `${reader.name}: carries a C2PA manifest (${whereOf(meta.c2pa)}) that re-encoding would invalidate; use onExistingC2pa 'strip' or 'ignore'`, { where: whereOf(meta.c2pa) });
-  }
-  let input = reader.path;
-  let inputTemp: string | undefined;
+async function runSteps(reader: ByteReader, format: Format, steps: readonly MediaStep[]): Promise<ByteReader> {
+  const temps: string[] = [];
   const output = tempName(format);
   try {
-    if (!input) {
-      inputTemp = tempName(format);
-      writeFileSync(inputTemp, await reader.read(0, reader.size));
-      input = inputTemp;
+    let from = reader.path;
+    if (!from) {
+      from = tempName(format);
+      temps.push(from);
+      writeFileSync(from, await reader.read(0, reader.size));
     }
-    await produce(input, output);
-    const producedFile = await FileReader.open(output);
-    try {
-      const metadataOpts = { ...opts, visible: false, onExistingC2pa: 'ignore' as const };
-      const out = opts.metadata ? await labelAvMetadata(producedFile, format, p, metadataOpts) : await withC2pa(producedFile, format, p, opts, { plan: [{ copy: [0, producedFile.size] }], layers: [], skipped: [] });
-      // A signed result is rendered already; otherwise the plan copies from the produced file.
-      const copies = out.plan.some((piece) => 'copy' in piece);
-      if (!copies) await producedFile.close();
-      return { ...out, layers: [...produced, ...out.layers], ...(copies ? { from: producedFile } : {}) };
-    } catch (e) {
-      await producedFile.close();
-      throw e;
+    for (const [i, step] of steps.entries()) {
+      const to = i === steps.length - 1 ? output : `${output}.step${i}.${format}`;
+      if (to !== output) temps.push(to);
+      await step.run(from, to);
+      from = to;
     }
+    return await FileReader.open(output);
   } finally {
-    // The open reader keeps the produced file's data alive after its name is gone (POSIX unlink).
     rmSync(output, { force: true });
-    if (inputTemp) rmSync(inputTemp, { force: true });
+    for (const t of temps) rmSync(t, { force: true });
   }
 }
 
@@ -204,30 +160,21 @@ export async function detectAv(reader: ByteReader, format: Format, opts: DetectO
 
 /** One re-encoding step of the audio/video pipeline (cue, badge, watermark) and the layer it writes. */
 export interface MediaStep {
-  layer: Layer;
+  layer: ReencodeLayer;
   run: (input: string, output: string) => Promise<unknown>;
 }
 
 /**
- * Labels through re-encoding steps run in order, each on the previous one's output (temp files
- * beside the final one), so a later layer covers what the earlier ones added; then the metadata
- * (and C2PA) layer on the result. No steps: the lossless metadata-only path.
+ * The audio/video steps: the re-encoding layers the medium supplies (`steps`, in the order they
+ * must run: the perceivable one first, so the watermark covers it), then the lossless metadata
+ * write on the result.
  */
-export function labelThroughSteps(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions, steps: readonly MediaStep[]): Promise<AdapterLabelOutput> {
-  if (!steps.length) return labelAvMetadata(reader, format, p, opts);
-  const produce = async (input: string, output: string): Promise<void> => {
-    const temps: string[] = [];
-    try {
-      let from = input;
-      for (const [i, step] of steps.entries()) {
-        const to = i === steps.length - 1 ? output : `${output}.step${i}.${format}`;
-        if (to !== output) temps.push(to);
-        await step.run(from, to);
-        from = to;
-      }
-    } finally {
-      for (const t of temps) rmSync(t, { force: true });
-    }
+export async function prepareAv(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions, steps: readonly MediaStep[]): Promise<LabelSteps> {
+  const original = await avContainerFor(format).read(reader, format);
+  return {
+    ...(original.c2pa ? { existingC2pa: whereOf(original.c2pa) } : {}),
+    cannot: {},
+    reencode: (input, layers) => runSteps(input, format, steps.filter((s) => layers.has(s.layer))),
+    metadata: (input, stripC2pa) => avMetadataStep(input, format, p, opts, input === reader ? original : undefined, stripC2pa),
   };
-  return labelTranscoded(reader, format, p, opts, produce, steps.map((s) => s.layer));
 }

@@ -1,11 +1,12 @@
+import sharp, { type Metadata } from 'sharp';
 import { TamgaError } from '../core/errors.js';
 import type { Provenance } from '../core/provenance.js';
-import { renderPlan } from '../core/edit.js';
 import { BufferReader, type ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format, ImageFormat } from '../core/types.js';
 import { disclosureLine, disclosureTexts } from '../disclosure/catalogue.js';
 import { visibleStep } from '../disclosure/apply.js';
 import { watermarkFindings, watermarkImageStep } from '../watermark/image-layer.js';
+import { MIN_WATERMARK_SIDE } from '../watermark/image.js';
 import { watermarkKeysOf } from '../watermark/keys.js';
 import { pixelFindings } from '../disclosure/visible.js';
 import { gifContainer } from '../formats/gif.js';
@@ -14,9 +15,9 @@ import { pngContainer } from '../formats/png.js';
 import { webpContainer } from '../formats/riff.js';
 import { decodeUserComment, readTiffTextTags, tiffContainer } from '../formats/tiff.js';
 import { whereOf, type ContainerMetadata, type ImageContainer } from '../formats/types.js';
-import { c2paFindings, signC2pa } from '../metadata/c2pa.js';
+import { c2paFindings } from '../metadata/c2pa.js';
 import { findingsFromXmp, mergeXmp, parseTc260, parseXmp, TRAINING_RESERVATION, type XmpLabel } from '../metadata/xmp.js';
-import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
+import type { LabelSteps, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 /** Registry: sniffed format -> container module. A new container is one file plus one line here. */
 export const IMAGE_CONTAINERS: Partial<Record<ImageFormat, ImageContainer>> = {
@@ -48,44 +49,53 @@ export function xmpLabelFor(p: Provenance, opts: ResolvedLabelOptions): XmpLabel
   };
 }
 
-async function labelImage(input: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+/** Why this image cannot carry the watermark (known before anything is re-encoded), or undefined. */
+async function imageWatermarkObstacle(input: ByteReader, format: Format): Promise<string | undefined> {
+  if (format === 'gif') return "GIF's 256-colour palette cannot carry the luminance watermark";
+  let meta: Metadata;
+  try {
+    meta = await sharp(await input.read(0, input.size), { limitInputPixels: false }).metadata();
+  } catch {
+    return undefined; // the re-encoding step reports the decode failure with its own message
+  }
+  const short = Math.min(meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0);
+  return short < MIN_WATERMARK_SIDE ? `the image is smaller than ${MIN_WATERMARK_SIDE} px on its short side` : undefined;
+}
+
+/**
+ * The image steps: the re-encoding layers (badge, then the watermark on the pixels as they will
+ * ship), then the lossless metadata write on whatever bytes those produced.
+ */
+async function prepareImage(input: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
   const container = containerFor(format);
   const original = await container.read(input);
-  const skipped: AdapterLabelOutput['skipped'] = [];
-  if (original.c2pa && opts.onExistingC2pa === 'error' && (opts.metadata || opts.visible)) {
-    throw new TamgaError(
-      'C2PA_CONFLICT',
-      `${input.name}: carries a C2PA manifest (${whereOf(original.c2pa)}); adding ${opts.visible ? 'a visible badge' : 'metadata'} would break its hash binding. ` +
-        `Use onExistingC2pa 'strip' (--on-c2pa strip) to remove it, or 'ignore' to keep it invalidated`,
-      { where: whereOf(original.c2pa) },
-    );
-  }
-  // Visible first: it re-encodes the pixels, and the metadata step then writes on the re-encoded file.
-  const visible = opts.visible ? await visibleStep(input, format, p, opts) : undefined;
-  const layers: AdapterLabelOutput['layers'] = visible ? ['visible'] : [];
-  // Then the invisible watermark, on the pixels as they will ship (badge included).
-  let reader: ByteReader = visible?.reader ?? input;
+  const cannot: LabelSteps['cannot'] = {};
   if (opts.watermarkKey) {
-    const marked = await watermarkImageStep(reader, format, p.contentId, opts.watermarkKey);
-    if ('skipped' in marked) skipped.push({ layer: 'watermark', reason: marked.skipped });
-    else {
-      reader = marked.reader;
-      layers.push('watermark');
-    }
+    const why = await imageWatermarkObstacle(input, format);
+    if (why) cannot.watermark = why;
   }
-  const reencoded = reader !== input;
-  const meta = reencoded ? await container.read(reader) : original;
-  if (!opts.metadata) return { plan: reencoded ? [{ bytes: await reader.read(0, reader.size) }] : [{ copy: [0, reader.size] }], layers, skipped };
-  const label = xmpLabelFor(p, opts);
-  const xmp = mergeXmp(meta.xmp?.packet, label, { padding: format === 'jpeg' || format === 'tiff' ? XMP_PADDING : 0 });
-  const exifIfd0Text = format === 'jpeg' || format === 'tiff' ? { [EXIF_IMAGE_DESCRIPTION]: label.disclosure.line } : undefined;
-  const plan = await container.planWrite(reader, meta, {
-    xmp,
-    ...(exifIfd0Text ? { exifIfd0Text } : {}),
-    stripC2pa: Boolean(meta.c2pa) && opts.onExistingC2pa === 'strip',
-  });
-  // After a re-encoding step the plan copies from the new bytes, so it is rendered here.
-  return { plan: reencoded ? [{ bytes: await renderPlan(reader, plan) }] : plan, layers: [...layers, 'metadata'], skipped };
+  return {
+    ...(original.c2pa ? { existingC2pa: whereOf(original.c2pa) } : {}),
+    cannot,
+    async reencode(reader, layers) {
+      let out: ByteReader = reader;
+      if (layers.has('visible')) out = (await visibleStep(out, format, p, opts)).reader;
+      if (layers.has('watermark')) {
+        const marked = await watermarkImageStep(out, format, p.contentId, opts.watermarkKey!);
+        if ('skipped' in marked) throw new TamgaError('UNSUPPORTED_FORMAT', `${reader.name}: cannot watermark: ${marked.skipped}`, { layer: 'watermark' });
+        out = marked.reader;
+      }
+      return out;
+    },
+    async metadata(reader, stripC2pa) {
+      const meta = reader === input ? original : await container.read(reader);
+      const label = xmpLabelFor(p, opts);
+      const xmp = mergeXmp(meta.xmp?.packet, label, { padding: format === 'jpeg' || format === 'tiff' ? XMP_PADDING : 0 });
+      const exifIfd0Text = format === 'jpeg' || format === 'tiff' ? { [EXIF_IMAGE_DESCRIPTION]: label.disclosure.line } : undefined;
+      const plan = await container.planWrite(reader, meta, { xmp, ...(exifIfd0Text ? { exifIfd0Text } : {}), stripC2pa: Boolean(meta.c2pa) && stripC2pa });
+      return { plan };
+    },
+  };
 }
 
 const EXIF_TEXT_FINDINGS: Record<number, { kind: string; layer: Finding['layer'] }> = {
@@ -158,17 +168,6 @@ async function detectImage(reader: ByteReader, format: Format, opts: DetectOptio
 }
 
 /**
- * C2PA is signed last, over the final bytes: whatever the visible, watermark and metadata steps
- * planned is rendered first, so the manifest's hard binding covers every byte that ships.
- */
-async function labelImageThenSign(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
-  const out = await labelImage(reader, format, p, opts);
-  if (!opts.c2pa) return out;
-  const signed = await signC2pa(await renderPlan(reader, out.plan), format, p, opts.c2pa);
-  return { plan: [{ bytes: signed }], layers: [...out.layers, 'c2pa'], skipped: out.skipped };
-}
-
-/**
  * Validating a manifest hashes the whole asset, so only files whose container has a store are
  * read whole. A carrier c2pa-rs finds no store in is reported as an invalid manifest.
  */
@@ -182,6 +181,6 @@ export async function c2paStoreFindings(reader: ByteReader, format: Format, wher
 export const imageAdapter: MediaAdapter = {
   kind: 'image',
   formats: Object.keys(IMAGE_CONTAINERS) as ImageFormat[],
-  label: labelImageThenSign,
+  prepare: prepareImage,
   detect: detectImage,
 };

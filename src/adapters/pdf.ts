@@ -2,14 +2,14 @@ import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, 
 import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
-import type { DetectOptions, Finding, Format } from '../core/types.js';
+import type { DetectOptions, Finding, Format, Layer } from '../core/types.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
 import { fontBytes, fontkit, fontRuns } from '../formats/pdf-fonts.js';
 import { buildIncrementalUpdate, isEncrypted, readPdfTail, type UpdateObject } from '../formats/pdf.js';
 import { findingsFromXmp, mergeXmp, parseXmp, NS, getProperty, valueText } from '../metadata/xmp.js';
 import { c2paStoreFindings, xmpLabelFor } from './image.js';
-import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
+import type { LabelSteps, MediaAdapter, ResolvedLabelOptions, StepOutput } from './types.js';
 
 /**
  * PDF: a disclosure stamp on every page, an XMP metadata stream in the catalog and Info keys,
@@ -136,27 +136,24 @@ function dropEarlierStamps(doc: PDFDocument, page: PDFPage): void {
  * images: refuse by default, or strip the manifest (the /AF entry and its EmbeddedFiles name), or
  * go on and leave it invalidated.
  */
-function handleC2pa(doc: PDFDocument, name: string, opts: ResolvedLabelOptions): void {
+function c2paManifestRefs(doc: PDFDocument): PDFObject[] {
+  const af = doc.catalog.lookupMaybe(PDFName.of('AF'), PDFArray);
+  if (!af) return [];
+  return af.asArray().filter((o) => doc.context.lookupMaybe(o, PDFDict)?.get(PDFName.of('AFRelationship'))?.toString() === '/C2PA_Manifest');
+}
+
+/** Removes the manifests' /AF entries and their EmbeddedFiles names (onExistingC2pa 'strip'). */
+function stripC2paManifests(doc: PDFDocument, manifests: readonly PDFObject[]): void {
   const ctx = doc.context;
   const af = doc.catalog.lookupMaybe(PDFName.of('AF'), PDFArray);
-  if (!af) return;
-  const isManifest = (o: PDFObject) => {
-    const spec = ctx.lookupMaybe(o, PDFDict);
-    return spec?.get(PDFName.of('AFRelationship'))?.toString() === '/C2PA_Manifest';
-  };
-  const manifests = af.asArray().filter(isManifest);
-  if (!manifests.length) return;
-  if (opts.onExistingC2pa === 'error') {
-    throw new TamgaError('C2PA_CONFLICT', `${name}: carries a C2PA manifest (catalog /AF); the label's incremental update would break its hash binding. Use onExistingC2pa 'strip' (--on-c2pa strip) to remove it, or 'ignore' to keep it invalidated`, { where: 'pdf:AF' });
-  }
-  if (opts.onExistingC2pa !== 'strip') return;
-  const kept = af.asArray().filter((o) => !isManifest(o));
+  if (!af || !manifests.length) return;
+  const refs = new Set(manifests.map((m) => m.toString()));
+  const kept = af.asArray().filter((o) => !refs.has(o.toString()));
   if (kept.length) doc.catalog.set(PDFName.of('AF'), ctx.obj(kept));
   else doc.catalog.delete(PDFName.of('AF'));
   const files = doc.catalog.lookupMaybe(PDFName.of('Names'), PDFDict)?.lookupMaybe(PDFName.of('EmbeddedFiles'), PDFDict);
   const names = files?.lookupMaybe(PDFName.of('Names'), PDFArray);
   if (files && names) {
-    const refs = new Set(manifests.map((m) => m.toString()));
     const pairs = names.asArray();
     const keptPairs: PDFObject[] = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) if (!refs.has(pairs[i + 1]!.toString())) keptPairs.push(pairs[i]!, pairs[i + 1]!);
@@ -169,9 +166,9 @@ function handleC2pa(doc: PDFDocument, name: string, opts: ResolvedLabelOptions):
  * back up overflows the stack, a wrong object type is a TypeError. Past the parse, any such
  * failure is a defect of the input.
  */
-async function labelPdf(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+async function asStructureError<T>(reader: ByteReader, run: () => Promise<T>): Promise<T> {
   try {
-    return await labelPdfDocument(reader, format, p, opts);
+    return await run();
   } catch (e) {
     if (e instanceof TamgaError) throw e;
     throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: cannot label this document's structure: ${(e as Error).message}`, { format: 'pdf' }, { cause: e });
@@ -203,7 +200,32 @@ function checkXrefStreamDictionaries(bytes: Uint8Array, name: string): void {
   }
 }
 
-async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+/**
+ * PDF's steps: the document is parsed once here; its layers (page stamps, XMP and Info) are then
+ * one incremental update. A PDF has no watermark carrier, and c2pa-rs does not embed a manifest
+ * in PDF.
+ */
+function preparePdf(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
+  return asStructureError(reader, async () => {
+    const parsed = await parsePdf(reader);
+    const manifests = c2paManifestRefs(parsed.doc);
+    return {
+      ...(manifests.length ? { existingC2pa: 'pdf:AF' } : {}),
+      cannot: { watermark: 'a PDF has no pixel, sample or character watermark carrier', c2pa: 'c2pa-rs cannot embed a manifest in PDF' },
+      combined: (_input, layers, stripC2pa) => asStructureError(reader, () => labelPdfDocument(reader, parsed, p, opts, layers, stripC2pa ? manifests : [])),
+    };
+  });
+}
+
+interface ParsedPdf {
+  doc: PDFDocument;
+  tail: Awaited<ReturnType<typeof readPdfTail>>;
+  declaredSize: number;
+  firstNew: number;
+  before: Map<number, Buffer>;
+}
+
+async function parsePdf(reader: ByteReader): Promise<ParsedPdf> {
   const tail = await readPdfTail(reader);
   if (isEncrypted(tail)) throw encryptedError(reader.name);
   const bytes = await reader.read(0, reader.size);
@@ -217,12 +239,15 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
   const firstNew = ctx.largestObjectNumber + 1;
   const before = new Map<number, Buffer>();
   for (const [ref, obj] of ctx.enumerateIndirectObjects()) if (!(obj instanceof PDFStream)) before.set(ref.objectNumber, Buffer.from(serialize(obj)));
+  return { doc, tail, declaredSize, firstNew, before };
+}
 
-  handleC2pa(doc, reader.name, opts);
+async function labelPdfDocument(reader: ByteReader, parsed: ParsedPdf, p: Provenance, opts: ResolvedLabelOptions, layers: ReadonlySet<Layer>, stripManifests: readonly PDFObject[]): Promise<StepOutput> {
+  const { doc, tail, declaredSize, firstNew, before } = parsed;
+  const ctx = doc.context;
+  stripC2paManifests(doc, stripManifests);
   const label = xmpLabelFor(p, opts);
-  const layers: AdapterLabelOutput['layers'] = [];
-  const skipped: AdapterLabelOutput['skipped'] = [];
-  if (opts.visible) {
+  if (layers.has('visible')) {
     const cache = new Map<string, PDFFont>();
     const fonts = await stampFonts(doc, label.disclosure.line, cache);
     const notice = opts.firstPageNotice ? await stampFonts(doc, label.disclosure.line, cache) : undefined;
@@ -244,9 +269,8 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
       dropEarlierStamps(doc, page);
       page.node.addContentStream(ref);
     });
-    layers.push('visible');
   }
-  if (opts.metadata) {
+  if (layers.has('metadata')) {
     const existing = doc.catalog.lookup(PDFName.of('Metadata'));
     let packet: Uint8Array | undefined;
     if (existing instanceof PDFRawStream) {
@@ -269,9 +293,7 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
     info.set(PDFName.of(INFO_KEYS.contentId), text(p.contentId));
     if (!info.has(PDFName.of('Subject'))) info.set(PDFName.of('Subject'), text(label.disclosure.line));
     if (!(infoRef instanceof PDFRef)) ctx.trailerInfo.Info = ctx.register(info);
-    layers.push('metadata');
   }
-  if (!layers.length) throw new TamgaError('INVALID_OPTION', 'nothing to write: the visible and metadata layers are both off', { option: 'metadata' });
   await doc.flush();
 
   const objects: UpdateObject[] = [];
@@ -290,7 +312,7 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
     ...(info ? { info: info.toString() } : {}),
     ...(id ? { id: id.toString() } : {}),
   });
-  return { plan: [{ copy: [0, reader.size] }, { bytes: update }], layers, skipped };
+  return { plan: [{ copy: [0, reader.size] }, { bytes: update }] };
 }
 
 // ------------------------------------------------------------------------------------------ detect
@@ -454,6 +476,6 @@ export async function pdfPageText(reader: ByteReader, maxPages: number): Promise
 export const pdfAdapter: MediaAdapter = {
   kind: 'pdf',
   formats: ['pdf'],
-  label: labelPdf,
+  prepare: preparePdf,
   detect: detectPdf,
 };

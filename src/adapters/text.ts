@@ -14,7 +14,7 @@ import { watermarkKeysOf } from '../watermark/keys.js';
 import { watermarkIdOf } from '../watermark/payload.js';
 import { detectTextWatermark, detectTextWatermarkKeys, stripTextWatermark, TextWatermarkEmbedder } from '../watermark/text.js';
 import { xmpLabelFor } from './image.js';
-import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
+import type { LabelSteps, MediaAdapter, ResolvedLabelOptions, StepOutput } from './types.js';
 
 /** Bytes read at a time by the streaming transform. */
 const CHUNK = 1 << 20;
@@ -70,34 +70,35 @@ async function transform(reader: ByteReader, plan: () => TextLabelPlan, head: st
   return labeller;
 }
 
-async function labelText(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+async function prepareText(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
   const headBytes = await reader.read(0, Math.min(reader.size, 64 << 10));
   const head = Buffer.from(headBytes).toString('utf8');
   const flavour = textFlavourOf(head, reader.path);
+  const cannot: LabelSteps['cannot'] = { c2pa: `c2pa-rs cannot embed a manifest in ${flavour} text` };
+  if (!HAS_MARKERS.has(flavour)) cannot.metadata = `${flavour} text has no metadata carrier; the disclosure line and the watermark carry the label`;
+  return { cannot, combined: (input, layers) => labelTextLayers(input, flavour, head, headBytes.length, p, opts, layers) };
+}
+
+/** Text's one streaming pass: the disclosure line, the metadata markers and the watermark together. */
+async function labelTextLayers(reader: ByteReader, flavour: TextFlavour, head: string, headLength: number, p: Provenance, opts: ResolvedLabelOptions, layers: ReadonlySet<Layer>): Promise<StepOutput> {
   const disclosure = xmpLabelFor(p, opts).disclosure.line;
+  const visible = layers.has('visible');
+  const metadata = layers.has('metadata');
+  const watermark = layers.has('watermark');
   // Relabelling keeps one visible disclosure: an output of ours already shows it (metadata and watermark are replaced).
-  const tail = reader.size > headBytes.length ? Buffer.from(await reader.read(reader.size - Math.min(reader.size - headBytes.length, 64 << 10), Math.min(reader.size - headBytes.length, 64 << 10))).toString('utf8') : '';
+  const tailLength = Math.min(reader.size - headLength, 64 << 10);
+  const tail = tailLength > 0 ? Buffer.from(await reader.read(reader.size - tailLength, tailLength)).toString('utf8') : '';
   // (Our watermark's variation selectors may sit inside an earlier line: compare without them.)
-  const disclosed = opts.visible && (flavour === 'html' ? head.includes(HTML_BADGE_CLASS) : stripTextWatermark(head).text.includes(disclosure) || stripTextWatermark(tail).text.includes(disclosure));
-  const layers: Layer[] = [];
-  const skipped: AdapterLabelOutput['skipped'] = [];
-  if (opts.visible) layers.push('visible');
-  if (opts.metadata) {
-    if (HAS_MARKERS.has(flavour)) layers.push('metadata');
-    else skipped.push({ layer: 'metadata', reason: `${flavour} text has no metadata carrier; the disclosure line and the watermark carry the label (a sidecar is up to the caller)` });
-  }
-  if (opts.watermarkKey) layers.push('watermark');
-  else skipped.push({ layer: 'watermark', reason: 'no watermarkKey given: text is watermarked only with a key' });
-  if (!layers.length) throw new TamgaError('INVALID_OPTION', 'nothing to write: the visible layer is off and this text has no other layer to label', { option: 'visible' });
+  const disclosed = visible && (flavour === 'html' ? head.includes(HTML_BADGE_CLASS) : stripTextWatermark(head).text.includes(disclosure) || stripTextWatermark(tail).text.includes(disclosure));
   const jsonFields = opts.jsonFields ?? ['content', 'text'];
   const makePlan = (): TextLabelPlan => ({
     flavour,
     position: opts.textPosition ?? 'start',
     jsonFields,
     newline: head.includes('\r\n') ? '\r\n' : '\n',
-    ...(opts.visible && !disclosed ? { disclosure } : {}),
-    ...(opts.metadata && HAS_MARKERS.has(flavour) ? { markers: [...markersFor(p, disclosure), ...(opts.reserveTraining && flavour === 'html' ? [TDM_RESERVATION_META] : [])] } : {}),
-    ...(opts.watermarkKey ? { watermark: new TextWatermarkEmbedder(opts.watermarkKey, watermarkIdOf(p.contentId)) } : {}),
+    ...(visible && !disclosed ? { disclosure } : {}),
+    ...(metadata ? { markers: [...markersFor(p, disclosure), ...(opts.reserveTraining && flavour === 'html' ? [TDM_RESERVATION_META] : [])] } : {}),
+    ...(watermark ? { watermark: new TextWatermarkEmbedder(opts.watermarkKey!, watermarkIdOf(p.contentId)) } : {}),
   });
   const checkJson = (l: TextLabeller) => {
     if (flavour === 'json' && l.markedStrings === 0) {
@@ -107,7 +108,7 @@ async function labelText(reader: ByteReader, _format: Format, p: Provenance, opt
   if (reader.size <= WHOLE_WRITE_LIMIT) {
     const parts: Uint8Array[] = [];
     checkJson(await transform(reader, makePlan, head, (b) => parts.push(b)));
-    return { plan: [{ bytes: Buffer.concat(parts) }], layers, skipped };
+    return { plan: [{ bytes: Buffer.concat(parts) }] };
   }
   // Large input: stream the result to an unlinked temp file (memory stays at one chunk) and let
   // the entry point copy it to the destination, like any other plan.
@@ -134,7 +135,7 @@ async function labelText(reader: ByteReader, _format: Format, p: Provenance, opt
   closeSync(fd);
   const from = await FileReader.open(tmp);
   unlinkSync(tmp);
-  return { plan: [{ copy: [0, size] }], layers, skipped, from };
+  return { plan: [{ copy: [0, size] }], from };
 }
 
 // ------------------------------------------------------------------------------------------ detect
@@ -324,7 +325,7 @@ async function detectText(reader: ByteReader, _format: Format, opts: DetectOptio
 export const textAdapter: MediaAdapter = {
   kind: 'text',
   formats: ['text'],
-  label: labelText,
+  prepare: prepareText,
   detect: detectText,
 };
 

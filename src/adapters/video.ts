@@ -2,23 +2,21 @@ import type { Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format, VideoFormat } from '../core/types.js';
 import { badgeSpecFor } from '../disclosure/apply.js';
-import { AV_CONTAINERS, detectAv, labelThroughSteps, type MediaStep } from './av.js';
+import { AV_CONTAINERS, detectAv, prepareAv, type MediaStep } from './av.js';
 import { addOnScreenLabel, detectOnScreenLabel, videoEncoding } from '../disclosure/overlay.js';
 import { probe } from '../media/ffmpeg.js';
 import { watermarkIdOf } from '../watermark/payload.js';
 import { embedVideoWatermark } from '../watermark/video.js';
-import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
+import type { LabelSteps, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 const VIDEO_FORMATS: readonly VideoFormat[] = ['mp4', 'mov', 'webm', 'mkv', 'avi'];
 
 /** The visible layer re-encodes the video with the badge (src/media/overlay.ts); otherwise the metadata write is lossless. */
-function labelVideo(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
+function labelVideo(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
   const onScreen = opts.onScreen ?? {};
   const steps: MediaStep[] = [];
-  if (opts.visible) {
-    const spec = badgeSpecFor(p, opts);
-    steps.push({ layer: 'visible', run: (input, output) => addOnScreenLabel(input, format, output, spec, onScreen) });
-  }
+  const spec = badgeSpecFor(p, opts);
+  steps.push({ layer: 'visible', run: (input, output) => addOnScreenLabel(input, format, output, spec, onScreen) });
   // After the badge: the mark covers the frames as they ship, the badge included.
   const key = opts.watermarkKey;
   if (key) {
@@ -30,7 +28,7 @@ function labelVideo(reader: ByteReader, format: Format, p: Provenance, opts: Res
       },
     });
   }
-  return labelThroughSteps(reader, format, p, opts, steps);
+  return prepareAv(reader, format, p, opts, steps);
 }
 
 /** Metadata, then (decoding) the on-screen badge and, with a key, the watermark. */
@@ -40,6 +38,6 @@ const detectVideo = (reader: ByteReader, format: Format, opts: DetectOptions): P
 export const videoAdapter: MediaAdapter = {
   kind: 'video',
   formats: VIDEO_FORMATS.filter((f) => AV_CONTAINERS[f]),
-  label: labelVideo,
+  prepare: labelVideo,
   detect: detectVideo,
 };

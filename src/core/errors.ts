@@ -17,6 +17,10 @@ export const ERROR_CODES = {
   METADATA_TOO_LARGE: 'METADATA_TOO_LARGE',
   /** Untrusted XML (XMP) was refused: DTD, entity, malformed, or too deep. */
   UNSAFE_XML: 'UNSAFE_XML',
+  /** A layer the caller asked for explicitly cannot be written into this input; the message names the layer and why. */
+  UNSUPPORTED_LAYER: 'UNSUPPORTED_LAYER',
+  /** `label` with a named policy would write a file that policy's verifier does not rate `labelled`; nothing was written, the message names what is missing and the option that supplies it. */
+  POLICY_UNMET: 'POLICY_UNMET',
   /** The input carries a C2PA manifest that a lossless edit would invalidate. */
   C2PA_CONFLICT: 'C2PA_CONFLICT',
   /** The input exceeds a configured size limit. */

@@ -47,6 +47,8 @@ const STATUS_OF: Partial<Record<TamgaErrorCode, number>> = {
   UNSAFE_XML: 422,
   ENCRYPTED_INPUT: 422,
   C2PA_CONFLICT: 422,
+  UNSUPPORTED_LAYER: 422,
+  POLICY_UNMET: 422,
   METADATA_TOO_LARGE: 422,
 };
 

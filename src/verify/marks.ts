@@ -2,16 +2,13 @@ import { classifyDigitalSourceType } from '../core/provenance.js';
 import type { Finding } from '../core/types.js';
 import { c2paAiSourceTypes, c2paIntegrityFailures, type C2paManifestValue } from './signals/c2pa.js';
 import type { LabelMark } from './types.js';
+import { AI_CLASSES, LATENT_FIELDS, type LatentField } from '../core/policies/shared.js';
 
-/** Source-type classes a label declares as synthetic (IPTC terms for AI and for purely algorithmic media). */
-export const AI_CLASSES: ReadonlySet<string> = new Set(['ai-generated', 'ai-modified', 'synthetic-non-ml']);
+export { AI_CLASSES, LATENT_FIELDS, type LatentField } from '../core/policies/shared.js';
 
 /** Marks by which a machine reads a file as AI-generated (the machine-readable label layer). */
 export const MACHINE_READABLE_AI_MARKS = ['iptc-ai-source-type', 'tc260-implicit-label', 'tamga-record', 'c2pa-ai-claim'] as const satisfies readonly LabelMark[];
 
-/** SB 942 §22757.3(b) latent disclosure fields. */
-export const LATENT_FIELDS = ['provider', 'system', 'time', 'id'] as const;
-export type LatentField = (typeof LATENT_FIELDS)[number];
 
 export interface LabelMarks {
   /** Each mark present, with the findings that carry it. */

@@ -28,7 +28,7 @@ describe('audio adapter', () => {
   it.each(Object.keys(EXPECTED))('%s: label() writes the metadata layer losslessly and detect() reads it back', async (name) => {
     const input = files[name]!;
     const out = join(tmp.dir, `labelled-${name}`);
-    const r = await label(input, { generator: 'Suno/4.5', provider: 'Example AI LLP' }, { output: out, policy: 'kz', visible: false });
+    const r = await label(input, { generator: 'Suno/4.5', provider: 'Example AI LLP' }, { output: out, visible: false });
     expect(r).toMatchObject({ format: EXPECTED[name]!.format, kind: 'audio', layers: ['metadata'] });
     expect(r.skipped).toBeUndefined();
     expect(await decodedPcmSha256(out)).toBe(await decodedPcmSha256(input));
@@ -67,7 +67,7 @@ describe('audio adapter', () => {
     const long = join(tmp.dir, 'long.wav');
     await runFfmpeg(['-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=20:sample_rate=44100', '-f', 'lavfi', '-i', 'anoisesrc=d=20:a=0.05:r=44100', '-filter_complex', 'amix=inputs=2', '-ac', '2', long]);
     const cued = join(tmp.dir, 'long.cued.wav');
-    await label(long, {}, { output: cued, policy: 'cn', audibleCue: { everyMinutes: 0.15 } });
+    await label(long, { provider: 'Example AI LLP' }, { output: cued, policy: 'cn', audibleCue: { everyMinutes: 0.15 } });
     const transforms: [string, string[]][] = [
       ['mp3-64k.mp3', ['-c:a', 'libmp3lame', '-b:a', '64k']],
       ['aac.m4a', ['-c:a', 'aac', '-b:a', '96k']],

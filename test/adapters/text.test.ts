@@ -60,7 +60,7 @@ describe('text adapter round trips', () => {
   it('Markdown: front matter merged, the line after it, code left alone', async () => {
     const md = `---\ntitle: Report\ntamga_content_id: "old"\n---\n# Summary\n\n${body}\n\n\`\`\`python\nx = a + b  # spaces here stay\n\`\`\`\n\nUse \`npm run build now\` to build it.\n`;
     const { r, text, findings } = await roundTrip('report.md', md);
-    expect(r.layers).toEqual(['visible', 'metadata', 'watermark']);
+    expect(r.layers).toEqual(['visible', 'watermark', 'metadata']);
     expect(text).toMatch(/^---\ntitle: Report\ntamga_ai_generated: "true"\n/);
     expect(text.match(/tamga_content_id/g)).toHaveLength(1);
     expect(unmark(text)).toContain(`---\n*${KK} / ${RU}*\n\n# Summary`);
@@ -75,7 +75,7 @@ describe('text adapter round trips', () => {
   it('HTML: meta markers in head, a visible badge after <body> and before </body>, scripts untouched', async () => {
     const html = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="ai-generated" content="false">\n<title>A page about things</title>\n</head>\n<body>\n<p>${body}</p>\n<script>if (a < b && c > d) { run(a, b); }</script>\n<pre>keep  this   as is</pre>\n</body>\n</html>\n`;
     const { r, text, findings } = await roundTrip('page.html', html);
-    expect(r.layers).toEqual(['visible', 'metadata', 'watermark']);
+    expect(r.layers).toEqual(['visible', 'watermark', 'metadata']);
     expect(text).toMatch(/<head>\n<meta name="ai-generated" content="true">/);
     expect(text).not.toContain('content="false"');
     expect(text).toMatch(/<body>\n<p class="tamga-ai-disclosure" data-tamga="start"[^>]*>Жасанды/);
@@ -127,10 +127,10 @@ describe('text adapter round trips', () => {
     await expectTamgaError(label(Buffer.from('{"a": "b c d"}'), {}, { jsonFields: ['content'] }), 'INVALID_OPTION', /no string value/);
   });
 
-  it('without a key: no watermark and the skip says why; --no-visible with no carrier is refused', async () => {
+  it('without a key: no watermark (none was asked for); --no-visible with no carrier is refused', async () => {
     const r = await label(Buffer.from(body), {}, { lang: ['en'] });
     expect(r.layers).toEqual(['visible']);
-    expect(r.skipped?.find((s) => s.layer === 'watermark')?.reason).toMatch(/watermarkKey/);
+    expect(r.skipped).toEqual([{ layer: 'metadata', reason: expect.stringMatching(/no metadata carrier/) }]);
     expect(Buffer.from(r.data!).toString('utf8')).toBe(`Generated with artificial intelligence\n\n${body}`);
     await expectTamgaError(label(Buffer.from(body), {}, { visible: false }), 'INVALID_OPTION');
     await expectTamgaError(label(Buffer.from(body), {}, { watermarkKey: 'short' }), 'INVALID_OPTION', /watermarkKey/);

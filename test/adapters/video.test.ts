@@ -21,7 +21,7 @@ describe('video adapter', () => {
   ])('%s: metadata layer written losslessly (every stream), read back by detect()', async (name, format) => {
     const input = files[name]!;
     const out = join(tmp.dir, `labelled-${name}`);
-    const r = await label(input, { generator: 'Sora' }, { output: out, policy: 'cn', lang: ['zh'], visible: false });
+    const r = await label(input, { generator: 'Sora' }, { output: out, lang: ['zh'], visible: false });
     expect(r).toMatchObject({ format, kind: 'video', layers: ['metadata'] });
     expect(await frameMd5(out)).toEqual(await frameMd5(input));
     const d = await detect(out);

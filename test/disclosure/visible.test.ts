@@ -209,7 +209,7 @@ describe('renders without system fonts, and OCR reads it (offline)', () => {
     const dst = join(tmp.dir, 'ocr-badge.png');
     await sharp(await photo()).png().toFile(src);
     const script = `import { label } from ${JSON.stringify(join(ROOT, 'src', 'api.ts'))};
-await label(${JSON.stringify(src)}, {}, { output: ${JSON.stringify(dst)}, lang: ['en'], policy: 'eu', visible: true, size: 6 });`;
+await label(${JSON.stringify(src)}, {}, { output: ${JSON.stringify(dst)}, lang: ['en'], visible: true, size: 6 });`;
     const renderScript = join(tmp.dir, 'render.mts');
     writeFileSync(renderScript, script);
     const child = spawnSync(process.execPath, ['--import', 'tsx', renderScript], {
@@ -219,7 +219,7 @@ await label(${JSON.stringify(src)}, {}, { output: ${JSON.stringify(dst)}, lang: 
     });
     expect(child.status, child.stderr).toBe(0);
     // Same pixels as a render in this process (which can see the system's fonts): no font was used.
-    const here = await label(src, {}, { output: join(tmp.dir, 'ocr-here.png'), lang: ['en'], policy: 'eu', visible: true, size: 6 });
+    const here = await label(src, {}, { output: join(tmp.dir, 'ocr-here.png'), lang: ['en'], visible: true, size: 6 });
     const [a, b] = await Promise.all([sharp(dst).raw().toBuffer(), sharp(here.output!).raw().toBuffer()]);
     expect(a.equals(b)).toBe(true);
 

@@ -245,7 +245,7 @@ describe.skipIf(!hasRedis || !hasCorpus)('distributed labelling jobs', () => {
       const inputs = ['generators/fooocus1_cropped.png', 'camera/Canon_40D.jpg', 'generators/invokeai_dream1.png'].map((f) => join(CORPUS, f));
       writeFileSync(join(tmp.dir, 'junk.bin'), Buffer.from([0, 1, 2, 3, 255, 0]));
       const items = [...inputs, join(tmp.dir, 'junk.bin')].map((source, i) => ({ source, output: join(tmp.dir, `out-${i}${source.slice(source.lastIndexOf('.'))}`), provenance: { provider: 'Example AI' } }));
-      await enqueueLabels(items, { queue: redis.url(5), job: 'lab', batchSize: 3, label: { policy: 'eu', visible: false } });
+      await enqueueLabels(items, { queue: redis.url(5), job: 'lab', batchSize: 3, label: { visible: false } });
       const r = await tamga(tmp.dir, ['report', '--queue', redis.url(5), '--job', 'lab', '--format', 'ndjson', '--wait', '30']);
       // One input is not media: its record is an error, so the exit code is 1.
       expect(r.code, r.stderr).toBe(1);
