@@ -4,6 +4,8 @@ import type { AudioFormat, DetectOptions, Finding, Format } from '../core/types.
 import { addAudibleCue, detectAudibleCue } from '../disclosure/cue.js';
 import { AV_CONTAINERS, detectAv, prepareAv, type MediaStep } from './av.js';
 import { addAudioWatermark } from '../watermark/audio-layer.js';
+import { MIN_AUDIO_WATERMARK_SECONDS } from '../watermark/audio.js';
+import { probe } from '../media/ffmpeg.js';
 import type { LabelSteps, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 const AUDIO_FORMATS: readonly AudioFormat[] = ['mp3', 'wav', 'flac', 'm4a', 'ogg', 'aac'];
@@ -12,13 +14,18 @@ const AUDIO_FORMATS: readonly AudioFormat[] = ['mp3', 'wav', 'flac', 'm4a', 'ogg
  * The visible layer of audio is audible: the cue (src/media/cue.ts) is added by re-encoding with
  * the input's codec, and so is the watermark when a key is given; otherwise nothing is re-encoded.
  */
-function labelAudio(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
+async function labelAudio(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
   const steps: MediaStep[] = [];
   steps.push({ layer: 'visible', run: (input, output) => addAudibleCue(input, format, output, opts.audibleCue ?? {}) });
   // After the cue: the mark covers everything that ships, the cue included.
   const key = opts.watermarkKey;
   if (key) steps.push({ layer: 'watermark', run: (input, output) => addAudioWatermark(input, format, output, p.contentId, key) });
-  return prepareAv(reader, format, p, opts, steps);
+  const cannot: LabelSteps['cannot'] = {};
+  if (key && reader.path) {
+    const seconds = Number((await probe(reader.path)).format.duration ?? NaN);
+    if (seconds < MIN_AUDIO_WATERMARK_SECONDS) cannot.watermark = `the audio is ${seconds.toFixed(1)} s long; the watermark needs at least ${MIN_AUDIO_WATERMARK_SECONDS.toFixed(1)} s to be read back`;
+  }
+  return prepareAv(reader, format, p, opts, steps, cannot);
 }
 
 /** Metadata, then (decoding) the audible cue and, with a key, the watermark. */

@@ -169,11 +169,11 @@ export interface MediaStep {
  * must run: the perceivable one first, so the watermark covers it), then the lossless metadata
  * write on the result.
  */
-export async function prepareAv(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions, steps: readonly MediaStep[]): Promise<LabelSteps> {
+export async function prepareAv(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions, steps: readonly MediaStep[], cannot: LabelSteps['cannot'] = {}): Promise<LabelSteps> {
   const original = await avContainerFor(format).read(reader, format);
   return {
     ...(original.c2pa ? { existingC2pa: whereOf(original.c2pa) } : {}),
-    cannot: {},
+    cannot,
     reencode: (input, layers) => runSteps(input, format, steps.filter((s) => layers.has(s.layer))),
     metadata: (input, stripC2pa) => avMetadataStep(input, format, p, opts, input === reader ? original : undefined, stripC2pa),
   };

@@ -7,12 +7,13 @@ import { addOnScreenLabel, detectOnScreenLabel, videoEncoding } from '../disclos
 import { probe } from '../media/ffmpeg.js';
 import { watermarkIdOf } from '../watermark/payload.js';
 import { embedVideoWatermark } from '../watermark/video.js';
+import { MIN_WATERMARK_SIDE } from '../watermark/image.js';
 import type { LabelSteps, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 const VIDEO_FORMATS: readonly VideoFormat[] = ['mp4', 'mov', 'webm', 'mkv', 'avi'];
 
 /** The visible layer re-encodes the video with the badge (src/media/overlay.ts); otherwise the metadata write is lossless. */
-function labelVideo(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
+async function labelVideo(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
   const onScreen = opts.onScreen ?? {};
   const steps: MediaStep[] = [];
   const spec = badgeSpecFor(p, opts);
@@ -28,7 +29,13 @@ function labelVideo(reader: ByteReader, format: Format, p: Provenance, opts: Res
       },
     });
   }
-  return prepareAv(reader, format, p, opts, steps);
+  const cannot: LabelSteps['cannot'] = {};
+  if (key && reader.path) {
+    const v = (await probe(reader.path)).streams.find((s) => s.codec_type === 'video');
+    const short = Math.min(v?.width ?? 0, v?.height ?? 0);
+    if (short < MIN_WATERMARK_SIDE) cannot.watermark = `the frames are ${short} px on their short side; the watermark needs at least ${MIN_WATERMARK_SIDE} px`;
+  }
+  return prepareAv(reader, format, p, opts, steps, cannot);
 }
 
 /** Metadata, then (decoding) the on-screen badge and, with a key, the watermark. */

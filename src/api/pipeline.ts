@@ -51,11 +51,11 @@ export async function runLabelPipeline(input: ByteReader, s: SniffResult, adapte
     else if (explicit) throw new TamgaError('UNSUPPORTED_LAYER', `${input.name}: cannot write the ${layer} layer asked for with ${LAYER_OPTION[layer]}: ${why}`, { layer, format: s.format });
     else skipped.push({ layer, reason: why });
   }
+  if (opts.policyNamed) checkPolicyMet(input.name, opts.policy, s.kind, p, write, cannot);
   if (!write.size) {
     const why = skipped.length ? `; ${skipped.map((k) => `${k.layer}: ${k.reason}`).join('; ')}` : '';
     throw new TamgaError('INVALID_OPTION', `${input.name}: nothing to write: every layer is off or cannot be carried by ${s.format}${why}`, { option: 'visible' });
   }
-  if (opts.policyNamed) checkPolicyMet(input.name, opts.policy, s.kind, p, write, cannot);
   const editing = ORDER.filter((l) => l !== 'c2pa' && write.has(l));
   if (steps.existingC2pa && opts.onExistingC2pa === 'error' && editing.length) throw conflictError(input.name, steps.existingC2pa, editing);
   const stripC2pa = Boolean(steps.existingC2pa) && opts.onExistingC2pa === 'strip';

@@ -51,6 +51,9 @@ const WHITEN_BINS = 64;
 /** Raised-cosine ramp at frame edges, in seconds. */
 const RAMP = 0.004;
 
+/** The shortest audio that carries one whole block of the mark (shorter audio cannot be read back). */
+export const MIN_AUDIO_WATERMARK_SECONDS = ((BLOCK + 1) * FRAME) / DETECT_RATE;
+
 export interface AudioWatermarkDetection {
   payload: Uint8Array;
   pValue: number;
