@@ -18,7 +18,7 @@ import { wavContainer } from '../formats/wav.js';
 import { mergeXmp, parseTc260 } from '../metadata/xmp.js';
 import { avWatermarkFindings } from '../watermark/file.js';
 import { watermarkKeysOf } from '../watermark/keys.js';
-import { AIGC_FIELD, TAMGA_FIELD, aigcJson, parseTamgaRecord, tamgaRecordJson } from '../media/fields.js';
+import { AIGC_FIELD, TAMGA_FIELD, aigcJson, parseTamgaRecord, tamgaRecordJson } from '../metadata/fields.js';
 
 /**
  * The machine-readable layer of audio and video files, shared by the audio and video adapters:

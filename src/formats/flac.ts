@@ -2,7 +2,7 @@ import { ascii, concat, encodeUtf8, startsWith, u32le, putU32le } from '../core/
 import { planLength, type EditPlan, type Piece } from '../core/edit.js';
 import { TamgaError, corrupt } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
-import { AIGC_FIELD, TAMGA_FIELD } from '../media/fields.js';
+import { AIGC_FIELD, TAMGA_FIELD } from './fields.js';
 import type { AvContainer, AvMetadata, AvMetadataWrite, Carrier } from './types.js';
 
 /**

@@ -2,7 +2,7 @@ import { ascii, concat, encodeUtf8, latin1, putU32be, u32be } from '../core/byte
 import { planSplices, type EditPlan } from '../core/edit.js';
 import { TamgaError, corrupt } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
-import { AIGC_FIELD, DISCLOSURE_DESCRIPTION, TAMGA_FIELD } from '../media/fields.js';
+import { AIGC_FIELD, DISCLOSURE_DESCRIPTION, TAMGA_FIELD } from './fields.js';
 import type { AvContainer, AvMetadata, AvMetadataWrite, AvText, Carrier } from './types.js';
 
 /**

@@ -3,7 +3,7 @@ import { planSplices, type EditPlan, type Splice } from '../core/edit.js';
 import { TamgaError, corrupt } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
 import type { Format } from '../core/types.js';
-import { AIGC_FIELD, TAMGA_FIELD, mergeCommentField } from '../media/fields.js';
+import { AIGC_FIELD, TAMGA_FIELD, mergeCommentField } from './fields.js';
 import type { AvContainer, AvMetadata, AvMetadataWrite, Carrier } from './types.js';
 
 /**

@@ -2,7 +2,7 @@ import { concat, encodeUtf8 } from '../core/bytes.js';
 import { planSplices, type EditPlan, type Splice } from '../core/edit.js';
 import { TamgaError, corrupt } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
-import { AIGC_FIELD, TAMGA_FIELD } from '../media/fields.js';
+import { AIGC_FIELD, TAMGA_FIELD } from './fields.js';
 import type { AvContainer, AvMetadata, AvMetadataWrite, Carrier } from './types.js';
 
 /**

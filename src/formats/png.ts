@@ -4,7 +4,7 @@ import { planSplices, type EditPlan } from '../core/edit.js';
 import { xmpCarrierSplices } from './carriers.js';
 import { corrupt, TamgaError } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
-import { MAX_XMP_BYTES } from '../metadata/xmp.js';
+import { MAX_XMP_BYTES } from './types.js';
 import type { Carrier, ContainerMetadata, ImageContainer, MetadataWrite } from './types.js';
 
 /**

@@ -1,6 +1,5 @@
 import { extname } from 'node:path';
 import { TamgaError } from '../core/errors.js';
-import type { TextWatermarkEmbedder } from '../watermark/text.js';
 
 /**
  * Text containers: plain text, Markdown, HTML, SubRip, WebVTT and JSON answers of LLM APIs.
@@ -37,6 +36,11 @@ export function textFlavourOf(head: string, path?: string): TextFlavour {
 
 export type DisclosurePosition = 'start' | 'end' | 'both';
 
+/** Marks a span of prose (watermark/text.ts TextWatermarkEmbedder): the labeller only hands it the text. */
+export interface TextSpanMarker {
+  embed(span: string): string;
+}
+
 export interface TextLabelPlan {
   flavour: TextFlavour;
   /** The visible disclosure line; undefined = no visible layer. */
@@ -44,7 +48,7 @@ export interface TextLabelPlan {
   position: DisclosurePosition;
   /** Machine-readable markers (HTML meta, Markdown front matter); undefined = no metadata layer. */
   markers?: { name: string; content: string }[];
-  watermark?: TextWatermarkEmbedder;
+  watermark?: TextSpanMarker;
   /** JSON keys whose string values are the generated text. */
   jsonFields: readonly string[];
   /** '\r\n' when the input uses it. */

@@ -105,3 +105,6 @@ export interface AvContainer {
   /** Plans a lossless write: samples and frames are copied byte for byte. */
   planWrite(reader: ByteReader, meta: AvMetadata, write: AvMetadataWrite): Promise<EditPlan>;
 }
+
+/** Upper bound on a packet we parse (extended XMP in JPEG can legally be large). */
+export const MAX_XMP_BYTES = 32 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { ascii, concat, encodeUtf8, latin1, putU32le, u32le } from '../core/byte
 import { planLength, type EditPlan, type Piece } from '../core/edit.js';
 import { TamgaError, corrupt } from '../core/errors.js';
 import { BufferReader, type ByteReader } from '../core/source.js';
-import { mergeCommentField } from '../media/fields.js';
+import { mergeCommentField } from './fields.js';
 import { id3Metadata, readId3Tag } from './id3.js';
 import { readRiffChunks, riffChunk, type RiffChunk, type RiffFile } from './riff.js';
 import type { AvContainer, AvMetadata, AvMetadataWrite, Carrier } from './types.js';

@@ -39,8 +39,8 @@ export const NS = {
 
 /** The xpacket id fixed by the XMP spec. */
 const PACKET_ID = 'W5M0MpCehiHzreSzNTczkc9d';
-/** Upper bound on a packet we parse (extended XMP in JPEG can legally be large). */
-export const MAX_XMP_BYTES = 32 * 1024 * 1024;
+export { MAX_XMP_BYTES } from '../formats/types.js';
+import { MAX_XMP_BYTES } from '../formats/types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reading
