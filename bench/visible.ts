@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { REENCODE_QUALITY } from '../src/disclosure/apply.js';
+import { REENCODE_QUALITY } from '../src/media/codec.js';
 import { detect, label } from '../src/index.js';
 import { visibleBadgeFindings } from '../src/disclosure/visible.js';
 

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { TamgaError } from '../core/errors.js';
 import type { AudibleCueOptions, Finding } from '../core/types.js';
-import { fileUrl, probe, runFfmpeg, type ProbeData } from '../media/ffmpeg.js';
+import { AUDIO_MUXERS, audioReencoding, audioStreamOf } from '../media/codec.js';
+import { fileUrl, probe, runFfmpeg } from '../media/ffmpeg.js';
+export type { ProbeStreamInfo } from '../media/codec.js';
 
 /**
  * tamga's audible disclosure: the rhythm cue GB 45438-2025 describes, "short-long-short-short"
@@ -63,53 +65,6 @@ function cueSource(starts: readonly number[], seconds: number, rate: number, cha
   return `aevalsrc='${Array.from({ length: channels }, () => expr).join('|')}':s=${rate}:d=${seconds.toFixed(4)}`;
 }
 
-/** Encoder per input codec: the cued file keeps the codec (and, for lossy ones, the bit rate). */
-const ENCODERS: Record<string, (s: ProbeStreamInfo) => string[]> = {
-  mp3: (s) => ['-c:a', 'libmp3lame', '-b:a', s.bitRate ? String(s.bitRate) : '192k'],
-  aac: (s) => ['-c:a', 'aac', '-b:a', s.bitRate ? String(s.bitRate) : '192k'],
-  alac: () => ['-c:a', 'alac'],
-  flac: () => ['-c:a', 'flac'],
-  opus: (s) => ['-c:a', 'libopus', '-b:a', s.bitRate ? String(s.bitRate) : '128k'],
-  vorbis: () => ['-c:a', 'libvorbis', '-q:a', '6'],
-};
-/** Codecs each container may hold for the cue path; PCM is matched by prefix. */
-const CONTAINER_CODECS: Record<string, readonly string[]> = { mp3: ['mp3'], m4a: ['aac', 'alac'], flac: ['flac'], ogg: ['opus', 'vorbis', 'flac'], wav: ['pcm_'] };
-
-function encoderFor(format: string, s: ProbeStreamInfo): string[] {
-  const allowed = CONTAINER_CODECS[format] ?? [];
-  const ok = allowed.some((c) => (c.endsWith('_') ? s.codec.startsWith(c) : s.codec === c));
-  // A PCM codec is written as itself; anything else (a FLAC stream behind an ID3 tag, ADPCM in WAV) is not re-encoded silently.
-  if (!ok) throw new TamgaError('UNSUPPORTED_FORMAT', `a ${format} file holding ${s.codec || 'an unknown codec'} audio is not re-encoded by tamga`, { format, codec: s.codec });
-  return s.codec.startsWith('pcm_') ? ['-c:a', s.codec] : ENCODERS[s.codec]!(s);
-}
-const MUXERS: Record<string, string> = { mp3: 'mp3', m4a: 'ipod', flac: 'flac', wav: 'wav', ogg: 'ogg' };
-
-export interface ProbeStreamInfo {
-  codec: string;
-  rate: number;
-  channels: number;
-  duration: number;
-  bitRate?: number;
-}
-
-function audioStreamOf(p: ProbeData, name: string): ProbeStreamInfo {
-  const s = p.streams.find((x) => x.codec_type === 'audio');
-  if (!s) throw new TamgaError('CORRUPT_INPUT', `${name}: no audio stream`, {});
-  const duration = Number(s.duration ?? p.format.duration);
-  const rate = Number(s.sample_rate);
-  if (!Number.isFinite(duration) || duration <= 0 || !rate) throw new TamgaError('CORRUPT_INPUT', `${name}: audio stream without a duration or sample rate`, {});
-  const bitRate = Number(s.bit_rate);
-  return { codec: s.codec_name ?? '', rate, channels: s.channels ?? 2, duration, ...(Number.isFinite(bitRate) && bitRate > 0 ? { bitRate } : {}) };
-}
-
-/** How tamga re-encodes an audio file: its stream, the encoder arguments that keep its codec, and the muxer. */
-export async function audioReencoding(input: string, format: string): Promise<{ stream: ProbeStreamInfo; encoder: string[]; muxer: string }> {
-  const muxer = MUXERS[format];
-  if (!muxer) throw new TamgaError('UNSUPPORTED_FORMAT', `${format} is not an audio format tamga re-encodes`, { format });
-  const stream = audioStreamOf(await probe(input), input);
-  return { stream, encoder: encoderFor(format, stream), muxer };
-}
-
 /**
  * Writes `output`: the cue (or the caller's clip), a short gap, the content with the cue mixed in
  * every N minutes, a gap and the cue again at the end. The content is re-encoded with the input's
@@ -159,7 +114,7 @@ export async function addAudibleCue(input: string, format: string, output: strin
     parts.push('[gap2]', `[cue${cueN++}]`);
   }
   graph.push(`${parts.join('')}concat=n=${parts.length}:v=0:a=1[out]`);
-  args.push('-filter_complex', graph.join(';'), '-map', '[out]', '-map_metadata', '0', ...encoder, '-ar', String(s.rate), '-f', MUXERS[format]!, fileUrl(output));
+  args.push('-filter_complex', graph.join(';'), '-map', '[out]', '-map_metadata', '0', ...encoder, '-ar', String(s.rate), '-f', AUDIO_MUXERS[format]!, fileUrl(output));
   await runFfmpeg(args);
 }
 

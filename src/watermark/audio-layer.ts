@@ -1,5 +1,5 @@
 import { TamgaError } from '../core/errors.js';
-import { audioReencoding } from '../disclosure/cue.js';
+import { audioReencoding } from '../media/codec.js';
 import { fileUrl, runFfmpeg } from '../media/ffmpeg.js';
 import { embedAudioWatermark } from './audio.js';
 import { watermarkIdOf } from './payload.js';

@@ -3,21 +3,14 @@ import sharp from 'sharp';
 import { TamgaError } from '../core/errors.js';
 import { BufferReader, type ByteReader } from '../core/source.js';
 import type { Finding, Format } from '../core/types.js';
-import { encodeAs } from '../disclosure/apply.js';
+import { asImageInputError, encodeAs, MAX_INPUT_PIXELS } from '../media/codec.js';
 import { detectImageWatermark, embedImageWatermark, MIN_WATERMARK_SIDE, type RawImage } from './image.js';
 import { watermarkIdOf } from './payload.js';
 
-/** libvips' default pixel limit: larger inputs are refused before decoding (decompression bombs). */
-const MAX_INPUT_PIXELS = 0x3fff * 0x3fff;
 /** Detection works at a 256 px short side; decoding at up to 4x that keeps shrink-on-load cheap. */
 const DETECT_SHORT_SIDE = 1024;
 
-function decodeError(e: unknown, name: string): TamgaError {
-  if (e instanceof TamgaError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/pixel limit/i.test(msg)) return new TamgaError('INPUT_TOO_LARGE', `${name}: image is larger than ${MAX_INPUT_PIXELS} pixels`, { limit: MAX_INPUT_PIXELS });
-  return new TamgaError('CORRUPT_INPUT', `${name}: the image data could not be decoded for the watermark: ${msg}`);
-}
+const decodeError = (e: unknown, name: string): TamgaError => asImageInputError(e, name, 'the watermark');
 
 /** A short public fingerprint of a key, so findings can say which key matched without revealing it. */
 export function keyFingerprint(key: string): string {
