@@ -4,9 +4,10 @@ import type { Provenance } from '../core/provenance.js';
 import { BufferReader, type ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format, ImageFormat } from '../core/types.js';
 import { disclosureLine, disclosureTexts } from '../disclosure/catalogue.js';
-import { visibleStep } from '../disclosure/apply.js';
+import { visibleStep, type RawFrames } from '../disclosure/apply.js';
 import { watermarkFindings, watermarkImageStep } from '../watermark/image-layer.js';
-import { MIN_WATERMARK_SIDE } from '../watermark/image.js';
+import { embedImageWatermark, MIN_WATERMARK_SIDE } from '../watermark/image.js';
+import { watermarkIdOf } from '../watermark/payload.js';
 import { watermarkKeysOf } from '../watermark/keys.js';
 import { pixelFindings } from '../disclosure/visible.js';
 import { gifContainer } from '../formats/gif.js';
@@ -62,6 +63,20 @@ async function imageWatermarkObstacle(input: ByteReader, format: Format): Promis
   return short < MIN_WATERMARK_SIDE ? `the image is smaller than ${MIN_WATERMARK_SIDE} px on its short side` : undefined;
 }
 
+/** The watermark as a pixel layer of the badge pass: each stacked frame marked with the content id. */
+function markFrames(contentId: string, key: string): (f: RawFrames) => Buffer {
+  const id = watermarkIdOf(contentId);
+  return (f) => {
+    const out = Buffer.alloc(f.data.length);
+    const frameBytes = f.width * f.frameHeight * f.channels;
+    for (let at = 0; at + frameBytes <= f.data.length; at += frameBytes) {
+      const frame = { data: f.data.subarray(at, at + frameBytes), width: f.width, height: f.frameHeight, channels: f.channels };
+      out.set(embedImageWatermark(frame, id, key), at);
+    }
+    return out;
+  };
+}
+
 /**
  * The image steps: the re-encoding layers (badge, then the watermark on the pixels as they will
  * ship), then the lossless metadata write on whatever bytes those produced.
@@ -78,6 +93,8 @@ async function prepareImage(input: ByteReader, format: Format, p: Provenance, op
     ...(original.c2pa ? { existingC2pa: whereOf(original.c2pa) } : {}),
     cannot,
     async reencode(reader, layers) {
+      // Both layers: one decode, the badge, the mark over it, one encode.
+      if (layers.has('visible') && layers.has('watermark')) return (await visibleStep(reader, format, p, opts, markFrames(p.contentId, opts.watermarkKey!))).reader;
       let out: ByteReader = reader;
       if (layers.has('visible')) out = (await visibleStep(out, format, p, opts)).reader;
       if (layers.has('watermark')) {

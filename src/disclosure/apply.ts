@@ -19,7 +19,20 @@ export interface VisibleResult {
  * image is turned upright first (EXIF orientation), so the badge lands where a viewer sees the
  * corner; EXIF, ICC and XMP are carried over for the metadata step to merge into.
  */
-export async function applyBadge(bytes: Uint8Array, format: Format, spec: BadgeSpec, name = '<buffer>'): Promise<VisibleResult> {
+/** Decoded frames stacked top to bottom (`frameHeight` each), as sharp's raw output gives them. */
+export interface RawFrames {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+  frameHeight: number;
+}
+
+/**
+ * `markPixels`: a further pixel layer (the watermark) applied to the badged pixels before the one
+ * encode, so a file that takes both layers is decoded and encoded once (no second lossy generation).
+ */
+export async function applyBadge(bytes: Uint8Array, format: Format, spec: BadgeSpec, name = '<buffer>', markPixels?: (frames: RawFrames) => Buffer): Promise<VisibleResult> {
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
@@ -42,9 +55,17 @@ export async function applyBadge(bytes: Uint8Array, format: Format, spec: BadgeS
     const layers = Array.from({ length: frames }, (_, i) => ({ input: overlay.data, raw, left: badge.left, top: i * frameH + badge.top }));
     // Sequential access lets libvips stream a huge image in strips; a rotation needs random access.
     const upright = (meta.orientation ?? 1) === 1;
-    let img = sharp(bytes, { animated, limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: upright });
-    if (!animated && !upright) img = img.autoOrient();
-    img = img.composite(layers).keepMetadata();
+    const base = () => {
+      const b = sharp(bytes, { animated, limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: upright });
+      return !animated && !upright ? b.autoOrient() : b;
+    };
+    let img = base().composite(layers).keepMetadata();
+    if (markPixels) {
+      const { data, info } = await img.clone().raw().toBuffer({ resolveWithObject: true });
+      const marked = markPixels({ data, width: info.width, height: info.height, channels: info.channels, frameHeight: animated ? frameH : info.height });
+      // The marked pixels ('source') replace the decoded ones; the input's metadata travels as in the badge-only path.
+      img = base().composite([{ input: marked, raw: { width: info.width, height: info.height, channels: info.channels }, left: 0, top: 0, blend: 'source' }]).keepMetadata();
+    }
     const out = await encodeAs(img, format, bytes).toBuffer();
     return { bytes: new Uint8Array(out.buffer, out.byteOffset, out.length), badge, frames };
   } catch (e) {
@@ -77,8 +98,8 @@ export function badgeSpecFor(p: Provenance, opts: BadgeOptions): BadgeSpec {
  * The image pipeline's visible step: the re-encoded file as a new reader, on which the metadata
  * step then plans its lossless write as it would on any input.
  */
-export async function visibleStep(input: ByteReader, format: Format, p: Provenance, opts: BadgeOptions): Promise<VisibleResult & { reader: BufferReader }> {
+export async function visibleStep(input: ByteReader, format: Format, p: Provenance, opts: BadgeOptions, markPixels?: (frames: RawFrames) => Buffer): Promise<VisibleResult & { reader: BufferReader }> {
   const bytes = await input.read(0, input.size);
-  const r = await applyBadge(bytes, format, badgeSpecFor(p, opts), input.name);
+  const r = await applyBadge(bytes, format, badgeSpecFor(p, opts), input.name, markPixels);
   return { ...r, reader: new BufferReader(r.bytes, input.name, input.path) };
 }

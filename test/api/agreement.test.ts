@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { label } from '../../src/api.js';
+import { detect, label } from '../../src/api.js';
 import { TamgaError } from '../../src/core/errors.js';
 import type { LabelOptions, Policy } from '../../src/core/types.js';
 import { makeDevChain, type DevChain } from '../../src/metadata/c2pa-devcert.js';
@@ -171,6 +171,16 @@ describe('the pipeline decides for every medium', () => {
     const r = await label(files['txt']!, {}, { output: join(tmp.dir, 'default.txt') });
     expect(r.layers).toEqual(['visible']);
     expect(r.skipped).toEqual([{ layer: 'metadata', reason: expect.stringMatching(/no metadata carrier/) }]);
+  });
+
+  it('badge and watermark in one pass (one decode, one encode): badge, mark and metadata all read back', async () => {
+    for (const f of ['jpeg', 'png', 'webp']) {
+      const r = await label(files[f]!, { contentId: `one-pass-${f}` }, { visible: true, watermarkKey: KEY, output: join(tmp.dir, `one-pass.${f}`) });
+      expect(r.layers).toEqual(['visible', 'watermark', 'metadata']);
+      const d = await detect(join(tmp.dir, `one-pass.${f}`), { watermarkKey: KEY });
+      const kinds = d.findings.map((x) => x.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['visible:tamga-badge', 'watermark:tamga', 'xmp:tamga']));
+    }
   });
 
   it('one C2PA-conflict check and one wording for images and audio', async () => {
