@@ -6,6 +6,7 @@ import { digitalSourceTypeUri, WRITABLE_SOURCE_TYPES, type Provenance } from '..
 import { FileReader, type ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format, Layer } from '../core/types.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
+import { readHtml, type HtmlReading } from '../formats/html.js';
 import { FRONT_MATTER_PREFIX, HTML_BADGE_CLASS, TextLabeller, textFlavourOf, type TextFlavour, type TextLabelPlan } from '../formats/text.js';
 import { tc260Fields } from '../metadata/xmp.js';
 import { TOOL_ID } from '../version.js';
@@ -89,7 +90,7 @@ async function labelTextLayers(reader: ByteReader, flavour: TextFlavour, head: s
   const tailLength = Math.min(reader.size - headLength, 64 << 10);
   const tail = tailLength > 0 ? Buffer.from(await reader.read(reader.size - tailLength, tailLength)).toString('utf8') : '';
   // (Our watermark's variation selectors may sit inside an earlier line: compare without them.)
-  const disclosed = visible && (flavour === 'html' ? head.includes(HTML_BADGE_CLASS) : stripTextWatermark(head).text.includes(disclosure) || stripTextWatermark(tail).text.includes(disclosure));
+  const disclosed = visible && (flavour === 'html' ? readHtml(head).classes.has(HTML_BADGE_CLASS) : stripTextWatermark(head).text.includes(disclosure) || stripTextWatermark(tail).text.includes(disclosure));
   const jsonFields = opts.jsonFields ?? ['content', 'text'];
   const makePlan = (): TextLabelPlan => ({
     flavour,
@@ -198,27 +199,21 @@ function invisibleCharacters(text: string): Record<string, number> | undefined {
 }
 
 const TAMGA_FIELDS = new Set(['content-id', 'created-at', 'generator', 'provider', 'model', 'labeller']);
-const META_TAG = /<meta\b[^>]*>/gi;
-const attrOf = (tag: string, name: string) => new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i').exec(tag);
-const unescapeHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 /** Meta names that label AI content (ours and common ones). */
 const AI_META = /^(ai-generated|ai-disclosure|digital-?source-?type|aigc|tamga:.*|generated-by|ai-content.*|x-ai-.*)$/i;
 
-function markerFindings(text: string, flavour: TextFlavour, opts: DetectOptions): { findings: Finding[]; contentId?: string } {
+function markerFindings(text: string, flavour: TextFlavour, html: HtmlReading | undefined, opts: DetectOptions): { findings: Finding[]; contentId?: string } {
   const out: Finding[] = [];
   const fields: Record<string, string> = {};
-  if (flavour === 'html' || /<meta\b/i.test(text.slice(0, 4096))) {
-    for (const m of text.matchAll(META_TAG)) {
-      const nameM = attrOf(m[0], 'name') ?? attrOf(m[0], 'property');
-      const contentM = attrOf(m[0], 'content');
-      if (!nameM || !contentM) continue;
-      const name = nameM[1] ?? nameM[2] ?? nameM[3] ?? '';
-      const content = unescapeHtml(contentM[1] ?? contentM[2] ?? contentM[3] ?? '');
+  if (html) {
+    // Real <meta> elements only: one inside a comment or a script is text, not a label.
+    for (const { name, by, content, offset } of html.metas) {
+      if (by === 'http-equiv') continue;
       if (AI_META.test(name)) {
         fields[name.toLowerCase()] = content;
-        out.push({ layer: 'metadata', kind: 'html:meta', value: { name, content }, confidence: 1, where: `html:meta@${m.index}` });
+        out.push({ layer: 'metadata', kind: 'html:meta', value: { name, content }, confidence: 1, where: `html:meta@${offset}` });
       } else if (!opts.labelsOnly && /^generator$/i.test(name)) {
-        out.push({ layer: 'signal', kind: 'html:meta', value: { name, content }, confidence: 1, where: `html:meta@${m.index}` });
+        out.push({ layer: 'signal', kind: 'html:meta', value: { name, content }, confidence: 1, where: `html:meta@${offset}` });
       }
     }
   }
@@ -298,11 +293,15 @@ async function detectText(reader: ByteReader, _format: Format, opts: DetectOptio
   const tail = tailStart < reader.size ? Buffer.from(await reader.read(tailStart, reader.size - tailStart)).toString('utf8') : undefined;
   const flavour = textFlavourOf(head, reader.path);
   const findings: Finding[] = [];
-  const markers = markerFindings(head, flavour, opts);
+  // HTML is read as a browser shows it: a disclosure in a comment, a script or an attribute is not visible.
+  const html = flavour === 'html' || /<meta\b/i.test(head.slice(0, 4096)) ? readHtml(head) : undefined;
+  const markers = markerFindings(head, flavour, html, opts);
   findings.push(...markers.findings);
-  findings.push(...disclosureFindings(head, tail));
-  if (flavour === 'html' && head.includes(HTML_BADGE_CLASS)) {
-    findings.push({ layer: 'visible', kind: 'html:badge', value: { class: HTML_BADGE_CLASS }, confidence: 1, where: `html@char ${head.indexOf(HTML_BADGE_CLASS)}` });
+  if (flavour === 'html') findings.push(...disclosureFindings(html!.text, tail === undefined ? undefined : readHtml(tail).text));
+  else findings.push(...disclosureFindings(head, tail));
+  const badgeAt = flavour === 'html' ? html!.classes.get(HTML_BADGE_CLASS) : undefined;
+  if (badgeAt !== undefined) {
+    findings.push({ layer: 'visible', kind: 'html:badge', value: { class: HTML_BADGE_CLASS }, confidence: 1, where: `html@char ${badgeAt}` });
   }
   // The clusters are read once; every key is tried on them.
   for (const [key, w] of detectTextWatermarkKeys(tail === undefined ? head : head + tail, watermarkKeysOf(opts))) {

@@ -1,5 +1,6 @@
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
+import { readHtml } from '../formats/html.js';
 import { HTML_BADGE_CLASS } from '../formats/text.js';
 
 /**
@@ -32,14 +33,8 @@ const TOKEN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Ha
 export function normalisedTokens(text: string): string[] {
   let t = text.slice(0, MAX_CHARS).normalize('NFKC').replace(INVISIBLE, '');
   t = t.replace(/^---\r?\n[\s\S]*?\r?\n(?:---|\.\.\.)\r?\n/, '');
-  if (/<[a-z!/][^>]*>/i.test(t)) {
-    t = t
-      .replace(new RegExp(`<p\\b[^>]*class="${HTML_BADGE_CLASS}"[^>]*>[\\s\\S]*?</p>`, 'gi'), ' ')
-      .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<!--[\s\S]*?-->/g, ' ')
-      .replace(/<[^>]*>/g, ' ')
-      .replace(/&(nbsp|amp|lt|gt|quot|#39);/g, ' ');
-  }
+  // Markup: the text a reader sees (formats/html.ts), without tamga's badge.
+  if (/<[a-z!/][^>]*>/i.test(t)) t = readHtml(t, { skipClass: HTML_BADGE_CLASS }).text.replace(/\u00a0/g, ' ');
   t = t.toLowerCase();
   for (const d of DISCLOSURES) if (t.includes(d)) t = t.split(d).join(' ');
   return t.match(TOKEN) ?? [];
