@@ -70,10 +70,12 @@ function generateTree(dir: string, n: number): void {
   }
 }
 
-function spawnWorkers(n: number, queue: string, env: Record<string, string>): Promise<ChildProcess[]> {
+/** `noop`: workers whose verifier is a fixed verdict (bench/noop-worker.ts), to time the queue alone. */
+function spawnWorkers(n: number, queue: string, noop: boolean): Promise<ChildProcess[]> {
+  const args = noop ? ['--import', 'tsx', join(ROOT, 'bench', 'noop-worker.ts'), queue] : [BIN, 'worker', '--queue', queue, '--concurrency', '2', '--files-per-batch', '8'];
   return Promise.all(
     Array.from({ length: n }, () => {
-      const p = spawn(process.execPath, [BIN, 'worker', '--queue', queue, '--concurrency', '2', '--files-per-batch', '8'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       return new Promise<ChildProcess>((resolve, reject) => {
         let log = '';
         p.stderr!.on('data', (c: Buffer) => {
@@ -126,8 +128,8 @@ interface Run {
 }
 
 /** Queues the tree as a new job, waits for `workers` processes to finish it, and times it. */
-async function queuedRun(label: string, tree: string, queue: string, job: string, workers: number, redisPid: number, want: Map<string, string>, env: Record<string, string> = {}): Promise<Run & { enqueue: number; report: number; same: number; differ: string[] }> {
-  const ws = await spawnWorkers(workers, queue, env);
+async function queuedRun(label: string, tree: string, queue: string, job: string, workers: number, redisPid: number, want: Map<string, string>, noop = false): Promise<Run & { enqueue: number; report: number; same: number; differ: string[] }> {
+  const ws = await spawnWorkers(workers, queue, noop);
   const cpuBefore = ws.reduce((a, w) => a + cpuSeconds(w.pid), 0) + selfCpu() + cpuSeconds(redisPid);
   const t0 = performance.now();
   const { files } = await enqueueScan([tree], { queue, job, batchSize: BATCH, visible: VISIBLE });
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
     }
 
     // The queue alone: the verification replaced by a fixed verdict, one worker process.
-    const noop = await queuedRun('queue overhead (no-op verify, 1 worker)', tree, queue, 'bench-noop', 1, redis.pid, new Map(), { TAMGA_BENCH_NOOP_VERIFY: '1' });
+    const noop = await queuedRun('queue overhead (no-op verify, 1 worker)', tree, queue, 'bench-noop', 1, redis.pid, new Map(), true);
     console.log(
       `\nqueue overhead per file (enqueue + dequeue + result store, no-op verify, batches of ${BATCH}): ` +
         `${((noop.wall * 1000) / noop.files).toFixed(3)} ms wall, ${((noop.cpu * 1000) / noop.files).toFixed(3)} ms CPU (producer + worker + redis-server); ` +

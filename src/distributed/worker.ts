@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { Worker } from 'bullmq';
 import { label } from '../api.js';
 import { isTamgaError, TamgaError } from '../core/errors.js';
 import { fileBytesRead } from '../core/source.js';
@@ -7,7 +7,7 @@ import { errorVerdict, verifierBytesRead } from '../verify/file.js';
 import { verify } from '../verify/index.js';
 import { policyDefinition } from '../core/policies/index.js';
 import { mapConcurrent } from '../verify/pool.js';
-import type { FileVerdict } from '../verify/types.js';
+import type { FileVerdict, VerifyOptions } from '../verify/types.js';
 import { envInt, jobKeys, QUEUE_NAME, type LabelItem, type ResultRecord, type ScanItem, type ScanMetaRecord, type TamgaJobData } from './jobs.js';
 import { queueConnection } from './redis.js';
 import { fetchSource, isTransient, TransientError, transientMessage, type FetchOptions } from './sources.js';
@@ -29,6 +29,10 @@ export interface WorkerOptions {
   watermarkKeys?: string[];
   /** One line per event (started, finished, retried, failed batch). */
   log?: (line: string) => void;
+  /** Verifies one fetched file (default `verify()`); a benchmark injects a fixed verdict to time the queue alone. */
+  verify?: (path: string, opts: VerifyOptions) => Promise<FileVerdict>;
+  /** Called with a scan batch's file keys before it runs; a throw fails the batch (retried, then dead-lettered). */
+  beforeBatch?: (files: readonly string[]) => void | Promise<void>;
 }
 
 export interface RunningWorker {
@@ -40,10 +44,6 @@ export interface RunningWorker {
 
 /** Test hook: delay before each batch, so a test can kill a worker holding one. */
 const testDelayMs = () => envInt('TAMGA_TEST_BATCH_DELAY_MS', 0);
-/** Benchmark hook: store a fixed verdict without reading the file, to time the queue alone. */
-const benchNoopVerify = () => process.env['TAMGA_BENCH_NOOP_VERIFY'] === '1';
-/** Test hook: a batch with a path containing this fails on every attempt (a poison file). */
-const testPoison = () => process.env['TAMGA_TEST_POISON'];
 
 /**
  * Runs scan and label batches from the queue. Results are written with HSET under the file's key,
@@ -60,6 +60,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   const fetchOpts: FetchOptions = { maxBytes: opts.maxDownloadBytes ?? 1 << 30, timeoutMs: 120_000 };
   const metas = new Map<string, ScanMetaRecord>();
   const ledgers = new Set<string>();
+  const verifyOne = opts.verify ?? verify;
 
   /** The job's record, or undefined when the batch belongs to a run that was purged. */
   async function metaOf(job: string, run: string): Promise<ScanMetaRecord | undefined> {
@@ -71,19 +72,13 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
     return m?.run === run ? m : undefined;
   }
 
-  async function scanBatch(job: Job<TamgaJobData>, data: Extract<TamgaJobData, { type: 'scan' }>, finalAttempt: boolean): Promise<number> {
-    const poison = testPoison();
-    if (poison && data.files.some((f) => f.p.includes(poison))) throw new Error(`test poison file in batch ${job.id}`);
+  async function scanBatch(data: Extract<TamgaJobData, { type: 'scan' }>, finalAttempt: boolean): Promise<number> {
+    await opts.beforeBatch?.(data.files.map((f) => f.p));
     const meta = await metaOf(data.job, data.run);
     if (!meta) return 0;
     const policy = policyDefinition(meta.policy);
     const jobHasKey = meta.verify?.watermarkKey !== undefined || Boolean(meta.verify?.watermarkKeys?.length);
     const verifyOpts = { ...meta.verify, ...(!jobHasKey && opts.watermarkKeys?.length ? { watermarkKeys: opts.watermarkKeys } : {}) };
-    if (benchNoopVerify()) {
-      const fixed = (p: string): FileVerdict => ({ path: p, verdict: 'not-synthetic', policy: policy.id, synthetic: null, missing: [], requirements: [], evidence: [], labels: [] });
-      await store.putResults(data.job, data.files.map((f) => ({ key: f.p, record: { stamp: '', result: fixed(f.p) } })), (tx) => tx.hset(jobKeys(data.job).batchesDone, data.index, 1));
-      return data.files.length;
-    }
     if (verifyOpts.ledger !== undefined) {
       // Opened once per worker and kept (verify() would open and close it per file).
       ledgerReader(verifyOpts.ledger);
@@ -108,7 +103,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
       try {
         // A retried batch skips what an earlier attempt stored for this same version of the file.
         if (before && before.stamp === fetched.stamp) return;
-        const v = await verify(fetched.path, verifyOpts);
+        const v = await verifyOne(fetched.path, verifyOpts);
         if (v.verdict === 'error' && v.error && transientMessage(v.error.message) && !finalAttempt) {
           transient ??= new TransientError(v.error.message);
           return;
@@ -179,7 +174,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
       log(`batch ${job.id} started (attempt ${job.attemptsMade + 1})`);
       if (delay) await new Promise((r) => setTimeout(r, delay));
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const n = job.data.type === 'scan' ? await scanBatch(job, job.data, finalAttempt) : await labelBatch(job.data, finalAttempt);
+      const n = job.data.type === 'scan' ? await scanBatch(job.data, finalAttempt) : await labelBatch(job.data, finalAttempt);
       log(`batch ${job.id} finished (${n} results)`);
       return n;
     },

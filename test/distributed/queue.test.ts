@@ -150,10 +150,12 @@ describe.skipIf(!hasRedis || !hasCorpus)('distributed scan on BullMQ + redis-ser
 
   it('a batch that fails on every attempt is dead-lettered and reported as error verdicts', async () => {
     const queue = redis.url(3);
-    const fail = process.env['TAMGA_TEST_POISON'];
     const poisoned = readdirSync(join(cwd, 'tree', 'd3')).sort()[3]!;
-    process.env['TAMGA_TEST_POISON'] = poisoned;
-    const worker = startWorker({ queue, concurrency: 1 });
+    // A batch holding the poisoned file fails on every attempt.
+    const beforeBatch = (files: readonly string[]) => {
+      if (files.some((f) => f.includes(poisoned))) throw new Error('poison file in batch');
+    };
+    const worker = startWorker({ queue, concurrency: 1, beforeBatch });
     try {
       await worker.ready;
       const queued = await enqueueScan([join(cwd, 'tree', 'd3')], { queue, job: 'poison', batchSize: 2, attempts: 2, backoffMs: 50, visible: false });
@@ -179,8 +181,6 @@ describe.skipIf(!hasRedis || !hasCorpus)('distributed scan on BullMQ + redis-ser
       await expect(openJob(queue, 'poison')).rejects.toMatchObject({ code: 'QUEUE_FAILED' });
     } finally {
       await worker.close();
-      if (fail === undefined) delete process.env['TAMGA_TEST_POISON'];
-      else process.env['TAMGA_TEST_POISON'] = fail;
     }
   }, 40_000);
 
