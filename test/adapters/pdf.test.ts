@@ -168,8 +168,7 @@ describe('PDF adapter', () => {
     expect(stamp((await detect(out)).findings)?.pagesWith).toEqual([1]);
   });
 
-  it('merges with XMP another tool wrote (exiftool) and reports its DigitalSourceType', async () => {
-    if (!hasExiftool) return;
+  it.skipIf(!hasExiftool)('merges with XMP another tool wrote (exiftool) and reports its DigitalSourceType', async () => {
     const src = join(dir, 'third-party.pdf');
     writeFileSync(src, await makePdf());
     exiftool(['-overwrite_original', `-XMP-iptcExt:DigitalSourceType=${TAM_URI.replace('trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia')}`, '-XMP-dc:Rights=Example rights', src]);
@@ -227,8 +226,7 @@ describe('PDF adapter', () => {
     expect(stamp(d.findings)).toEqual({ pagesWith: [1, 2, 4, 5, 6], pagesWithout: [3] });
   });
 
-  it('refuses encrypted PDFs with ENCRYPTED_INPUT', async () => {
-    if (!hasQpdf) return;
+  it.skipIf(!hasQpdf)('refuses encrypted PDFs with ENCRYPTED_INPUT', async () => {
     const src = join(dir, 'plain.pdf');
     const enc = join(dir, 'encrypted.pdf');
     writeFileSync(src, await makePdf());

@@ -30,7 +30,7 @@ const verdicts: FileVerdict[] = [];
 
 /** A tree of corpus files (natural, generator, C2PA images, audio, PDF), a text file, a broken PNG and the hostile file. */
 beforeAll(async () => {
-  if (!hasCorpus) return;
+  if (!hasCorpus) return; // no test runs without it (describe.skipIf below); nothing to set up
   mkdirSync(join(root, 'gen'), { recursive: true });
   mkdirSync(join(root, 'c2pa'));
   copyFileSync(corpusFile('images/natural/kodim01.png'), join(root, 'kodim01.png'));
