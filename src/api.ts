@@ -4,7 +4,7 @@ import { adapterFor, hasAdapter } from './adapters/index.js';
 import { runLabelPipeline } from './api/pipeline.js';
 import type { ResolvedLabelOptions } from './adapters/types.js';
 import { renderPlan, WHOLE_WRITE_LIMIT, writePlanAtomically } from './core/edit.js';
-import { TamgaError } from './core/errors.js';
+import { invalidOption, TamgaError } from './core/errors.js';
 import { makeProvenance, type ProvenanceInput } from './core/provenance.js';
 import { SNIFF_BYTES, sniff } from './core/sniff.js';
 import { describeSource, MAX_STREAM_BYTES, openSource, type ByteReader, type Source } from './core/source.js';
@@ -33,9 +33,9 @@ const TEXT_POSITIONS: readonly string[] = ['start', 'end', 'both'];
 
 export function resolveLabelOptions(opts: LabelOptions): ResolvedLabelOptions {
   const policy = opts.policy ?? 'kz';
-  if (!POLICIES.includes(policy)) throw invalid('policy', `expected one of ${POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
+  if (!POLICIES.includes(policy)) throw invalidOption('policy', `one of ${POLICIES.join(', ')}`, policy);
   const onExistingC2pa = opts.onExistingC2pa ?? 'error';
-  if (!C2PA_CONFLICTS.includes(onExistingC2pa)) throw invalid('onExistingC2pa', `expected one of ${C2PA_CONFLICTS.join(', ')}`);
+  if (!C2PA_CONFLICTS.includes(onExistingC2pa)) throw invalidOption('onExistingC2pa', `one of ${C2PA_CONFLICTS.join(', ')}`);
   const r: ResolvedLabelOptions = {
     policy,
     policyNamed: opts.policy !== undefined,
@@ -50,23 +50,23 @@ export function resolveLabelOptions(opts: LabelOptions): ResolvedLabelOptions {
     jsonFields: opts.jsonFields ?? ['content', 'text'],
     firstPageNotice: Boolean(opts.firstPageNotice),
   };
-  if (!BADGE_POSITIONS.includes(r.position)) throw invalid('position', `expected one of ${BADGE_POSITIONS.join(', ')}, got ${JSON.stringify(opts.position)}`);
+  if (!BADGE_POSITIONS.includes(r.position)) throw invalidOption('position', `one of ${BADGE_POSITIONS.join(', ')}`, opts.position);
   if (typeof r.sizePercent !== 'number' || !Number.isFinite(r.sizePercent) || r.sizePercent < 1 || r.sizePercent > 50) {
-    throw invalid('size', `expected the text height in percent of the shortest side, 1 to 50, got ${JSON.stringify(opts.size)}`);
+    throw invalidOption('size', `the text height in percent of the shortest side, 1 to 50`, opts.size);
   }
   if (opts.disclosureText !== undefined) {
     const t = opts.disclosureText.trim();
-    if (!t || t.length > 2000 || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(t)) throw invalid('disclosureText', 'expected 1 to 2000 characters of text without control characters');
+    if (!t || t.length > 2000 || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(t)) throw invalidOption('disclosureText', '1 to 2000 characters of text without control characters');
     r.disclosureText = t;
   }
   if (opts.c2pa !== undefined) r.c2pa = resolveC2paSigning(opts.c2pa);
-  if (!TEXT_POSITIONS.includes(r.textPosition!)) throw invalid('textPosition', `expected one of ${TEXT_POSITIONS.join(', ')}, got ${JSON.stringify(opts.textPosition)}`);
-  if (!Array.isArray(r.jsonFields) || !r.jsonFields.length || r.jsonFields.some((f) => typeof f !== 'string' || !f)) throw invalid('jsonFields', 'expected a non-empty list of key names');
+  if (!TEXT_POSITIONS.includes(r.textPosition!)) throw invalidOption('textPosition', `one of ${TEXT_POSITIONS.join(', ')}`, opts.textPosition);
+  if (!Array.isArray(r.jsonFields) || !r.jsonFields.length || r.jsonFields.some((f) => typeof f !== 'string' || !f)) throw invalidOption('jsonFields', 'a non-empty list of key names');
   if (opts.watermarkKey !== undefined) r.watermarkKey = checkWatermarkKey(opts.watermarkKey);
   if (opts.audibleCue !== undefined) r.audibleCue = checkAudibleCue(opts.audibleCue);
   if (opts.onScreen !== undefined) r.onScreen = checkOnScreen(opts.onScreen);
   if (opts.reserveTraining !== undefined) {
-    if (typeof opts.reserveTraining !== 'boolean') throw invalid('reserveTraining', `expected a boolean, got ${JSON.stringify(opts.reserveTraining)}`);
+    if (typeof opts.reserveTraining !== 'boolean') throw invalidOption('reserveTraining', `a boolean`, opts.reserveTraining);
     r.reserveTraining = opts.reserveTraining;
     // One flag for every layer: the C2PA signer then adds cawg.training-mining as well.
     if (opts.reserveTraining && r.c2pa) r.c2pa = { ...r.c2pa, reserveTraining: true };

@@ -1,42 +1,28 @@
 import type { EditPlan } from '../core/edit.js';
 import type { Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
-import type { AudibleCueOptions, OnScreenOptions, DetectOptions, Finding, Format, Layer, MediaKind, Policy, C2paConflict, VisiblePosition } from '../core/types.js';
+import type { DetectOptions, Finding, Format, LabelOptions, Layer, MediaKind } from '../core/types.js';
 import type { DisclosureLang } from '../disclosure/catalogue.js';
 import type { C2paSignOptions } from '../metadata/c2pa.js';
 
-/** LabelOptions after validation and policy defaults. */
-export interface ResolvedLabelOptions {
-  policy: Policy;
-  /** The caller named the policy: the pipeline then refuses a label that policy's verifier would not rate `labelled`. */
-  policyNamed: boolean;
-  /** The layer switches the caller set (absent: the policy's default). */
-  explicit: { visible?: boolean; metadata?: boolean };
-  visible: boolean;
-  metadata: boolean;
-  langs: DisclosureLang[];
-  disclosureText?: string;
-  /** Visible badge placement and size (LabelOptions.position / size with defaults). */
-  position: VisiblePosition;
-  sizePercent: number;
-  onExistingC2pa: C2paConflict;
-  /** Sign C2PA as the last step (signer resolved from the PEM files or the caller's callback). */
-  c2pa?: C2paSignOptions;
-  /** LabelOptions.reserveTraining: write the training-data reservation in every layer that has one. */
-  reserveTraining?: boolean;
-  /** Text: where the disclosure line goes (default start). */
-  textPosition?: 'start' | 'end' | 'both';
-  /** Text (JSON): keys whose string values are the generated text (default content, text). */
-  jsonFields?: string[];
-  /** The key of the invisible watermark (text, images); none = no watermark. */
-  watermarkKey?: string;
-  /** PDF: also put a notice at the top of the first page. */
-  firstPageNotice?: boolean;
-  /** Audio: how the audible disclosure is written (LabelOptions.audibleCue, checked). */
-  audibleCue?: AudibleCueOptions;
-  /** Video: how the on-screen badge is written (LabelOptions.onScreen, checked). */
-  onScreen?: OnScreenOptions;
-}
+/**
+ * LabelOptions after validation and policy defaults: the same fields (derived, so a new option is
+ * declared once), with defaults filled in, the C2PA signer resolved, and what the pipeline needs to
+ * know about what the caller set.
+ */
+export type ResolvedLabelOptions = Required<Pick<LabelOptions, 'policy' | 'visible' | 'metadata' | 'position' | 'onExistingC2pa' | 'textPosition' | 'jsonFields' | 'firstPageNotice'>> &
+  Pick<LabelOptions, 'disclosureText' | 'reserveTraining' | 'watermarkKey' | 'audibleCue' | 'onScreen'> & {
+    /** The caller named the policy: the pipeline then refuses a label that policy's verifier would not rate `labelled`. */
+    policyNamed: boolean;
+    /** The layer switches the caller set (absent: the policy's default). */
+    explicit: Pick<LabelOptions, 'visible' | 'metadata'>;
+    /** LabelOptions.lang, checked (default by policy). */
+    langs: DisclosureLang[];
+    /** LabelOptions.size. */
+    sizePercent: number;
+    /** Sign C2PA as the last step (signer resolved from the PEM files or the caller's callback). */
+    c2pa?: C2paSignOptions;
+  };
 
 /** The layers a caller can ask `label()` for (`signal` is read-only evidence). */
 export type WritableLayer = Exclude<Layer, 'signal'>;

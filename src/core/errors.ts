@@ -58,6 +58,15 @@ export function isTamgaError(e: unknown): e is TamgaError {
   return e instanceof TamgaError;
 }
 
+/**
+ * The one INVALID_OPTION message shape: `name: expected <expected>, got <actual as JSON>` (the
+ * `got` part only when the value is given), with `details.option` naming the option or flag.
+ */
+export function invalidOption(name: string, expected: string, ...actual: [unknown?]): TamgaError {
+  const got = actual.length ? `, got ${JSON.stringify(actual[0])}` : '';
+  return new TamgaError('INVALID_OPTION', `${name}: expected ${expected}${got}`, { option: name });
+}
+
 /** Shorthand for the most common failure: a structural defect at a known place. */
 export function corrupt(format: string, what: string, offset?: number): TamgaError {
   const at = offset === undefined ? '' : ` at byte ${offset}`;

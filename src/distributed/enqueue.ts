@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { TamgaError } from '../core/errors.js';
+import { TamgaError, invalidOption } from '../core/errors.js';
 import type { LabelOptions } from '../core/types.js';
 import { resolveLabelOptions } from '../api.js';
 import { errorVerdict } from '../verify/file.js';
@@ -57,7 +57,7 @@ const BATCHES_PER_ADD = 8;
 
 function checkInt(option: string, v: number | undefined, def: number, max: number): number {
   const n = v ?? def;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new TamgaError('INVALID_OPTION', `${option}: expected an integer from 1 to ${max}, got ${JSON.stringify(v)}`, { option });
+  if (!Number.isInteger(n) || n < 1 || n > max) throw invalidOption(option, `an integer from 1 to ${max}`, v);
   return n;
 }
 

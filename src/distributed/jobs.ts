@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { TamgaError } from '../core/errors.js';
+import { invalidOption } from '../core/errors.js';
 import type { LabelOptions } from '../core/types.js';
 import type { ProvenanceInput } from '../core/provenance.js';
 import type { VerifyOptions } from '../verify/types.js';
@@ -17,7 +17,7 @@ export const DEFAULT_BACKOFF_MS = 1000;
 /** A scan's or labelling run's name: it names its Redis keys and its BullMQ job ids. */
 export function checkJobName(name: unknown): string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/.test(name)) {
-    throw new TamgaError('INVALID_OPTION', `job: expected a name of 1 to 100 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`, { option: 'job' });
+    throw invalidOption('job', `a name of 1 to 100 letters, digits, '_', '.' or '-'`, name);
   }
   return name;
 }
@@ -91,6 +91,6 @@ export function envInt(name: string, def: number): number {
   const v = process.env[name];
   if (v === undefined || v === '') return def;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new TamgaError('INVALID_OPTION', `${name}: expected a non-negative integer, got ${JSON.stringify(v)}`, { option: name });
+  if (!Number.isSafeInteger(n) || n < 0) throw invalidOption(name, `a non-negative integer`, v);
   return n;
 }

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { TamgaError } from '../core/errors.js';
+import { TamgaError, invalidOption } from '../core/errors.js';
 
 /** Where the queue lives: `redis://[user:password@]host[:port][/db]` or `rediss://` (TLS). */
 export interface QueueAddress {
@@ -21,9 +21,9 @@ export function parseQueueUrl(url: string): QueueAddress {
   try {
     u = new URL(url);
   } catch {
-    throw new TamgaError('INVALID_OPTION', `queue: expected redis://HOST:PORT/DB, got ${JSON.stringify(url)}`, { option: 'queue' });
+    throw invalidOption('queue', `redis://HOST:PORT/DB`, url);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new TamgaError('INVALID_OPTION', `queue: expected a redis:// or rediss:// URL, got ${JSON.stringify(url)}`, { option: 'queue' });
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw invalidOption('queue', `a redis:// or rediss:// URL`, url);
   const dbText = u.pathname.replace(/^\//, '') || '0';
   const db = Number(dbText);
   const port = u.port ? Number(u.port) : 6379;

@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { TamgaError } from '../core/errors.js';
+import { TamgaError, invalidOption } from '../core/errors.js';
 
 /** A source made readable as a local file for the verifier or the labeller. */
 export interface FetchedSource {
@@ -56,7 +56,7 @@ const fetchers = new Map<string, SourceFetcher>();
 
 /** Adds (or replaces) the reader of a URL scheme, e.g. `registerSourceFetcher('s3:', ...)`. */
 export function registerSourceFetcher(scheme: string, fetcher: SourceFetcher): void {
-  if (!/^[a-z][a-z0-9+.-]*:$/.test(scheme)) throw new TamgaError('INVALID_OPTION', `scheme: expected a URL scheme such as "s3:", got ${JSON.stringify(scheme)}`, { option: 'scheme' });
+  if (!/^[a-z][a-z0-9+.-]*:$/.test(scheme)) throw invalidOption('scheme', `a URL scheme such as "s3:"`, scheme);
   fetchers.set(scheme, fetcher);
 }
 

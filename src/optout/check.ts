@@ -3,7 +3,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { open, opendir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { detect } from '../api.js';
-import { TamgaError, isTamgaError } from '../core/errors.js';
+import { TamgaError, isTamgaError, invalidOption } from '../core/errors.js';
 import type { DetectOptions, Finding } from '../core/types.js';
 import { DatasetPolicy } from './dataset.js';
 import { contentType as headerContentType, headerSignals, MAX_HEADER_BLOCK, parseHeaderBlock, type HeaderList } from './headers.js';
@@ -73,7 +73,7 @@ const WARC_MEDIA_PAYLOAD_LIMIT = 32 << 20;
 function checkOptions(opts: OptOutOptions): Required<Pick<OptOutOptions, 'purpose' | 'concurrency'>> & { root?: string } {
   const purpose = opts.purpose ?? 'genai-training';
   if (!OPTOUT_PURPOSES.includes(purpose)) {
-    throw new TamgaError('INVALID_OPTION', `purpose: expected one of ${OPTOUT_PURPOSES.join(', ')}, got ${JSON.stringify(purpose)}`, { option: 'purpose' });
+    throw invalidOption('purpose', `one of ${OPTOUT_PURPOSES.join(', ')}`, purpose);
   }
   const concurrency = opts.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {

@@ -1,4 +1,4 @@
-import { TamgaError } from '../errors.js';
+import { invalidOption } from '../errors.js';
 import type { Policy } from '../types.js';
 import type { PolicyDefinition } from './types.js';
 import { caPolicy } from './ca.js';
@@ -10,6 +10,6 @@ export const POLICY_DEFINITIONS: Record<Policy, PolicyDefinition> = { kz: kzPoli
 
 export function policyDefinition(id: string): PolicyDefinition {
   const p = POLICY_DEFINITIONS[id as Policy];
-  if (!p) throw new TamgaError('INVALID_OPTION', `policy: expected one of ${Object.keys(POLICY_DEFINITIONS).join(', ')}, got ${JSON.stringify(id)}`, { option: 'policy' });
+  if (!p) throw invalidOption('policy', `one of ${Object.keys(POLICY_DEFINITIONS).join(', ')}`, id);
   return p;
 }
