@@ -9,6 +9,7 @@ import { mapConcurrent } from './pool.js';
 import { GRADES, type FileVerdict, type ScanOptions, type VerifyOptions } from './types.js';
 import { pathKey, walk, type WalkEntry } from './walk.js';
 import { autoWorkers, IN_PROCESS_FILES, TASKS_PER_WORKER, VerifyPool } from './workers.js';
+import { detectorModules } from './signals/index.js';
 
 export const DEFAULT_CONCURRENCY = 16;
 
@@ -71,7 +72,9 @@ export async function* scan(paths: string[], opts: ScanOptions = {}): AsyncGener
   const { skip: _skip, include: _include, exclude: _exclude, ...verifyOpts } = opts;
   // Opened once here (a bad ledger fails the scan before any file); worker threads open their own, once each.
   if (opts.ledger !== undefined) ledgerReader(opts.ledger);
-  const pool = workers > 0 ? new VerifyPool(workers, policy, verifyOpts) : undefined;
+  // Custom detectors reach the threads through their modules; one registered without a module keeps the scan in this thread.
+  const modules = detectorModules();
+  const pool = workers > 0 && modules ? new VerifyPool(workers, policy, verifyOpts, modules) : undefined;
   let started = 0;
   let inWorkers = 0;
   const verifyEntry = async (e: WalkEntry): Promise<FileVerdict> => {

@@ -12,8 +12,17 @@ export interface ScanTask {
   path: string;
   policy: Policy;
   opts: VerifyOptions;
+  /** Modules that register the main thread's custom signal detectors (registerSignalDetector's `module`). */
+  detectorModules: readonly string[];
 }
 
-export default function verifyInWorker(task: ScanTask): Promise<FileVerdict> {
+/** Imported once per thread: each module registers its detectors at its top level. */
+const loaded = new Map<string, Promise<unknown>>();
+
+export default async function verifyInWorker(task: ScanTask): Promise<FileVerdict> {
+  for (const m of task.detectorModules) {
+    if (!loaded.has(m)) loaded.set(m, import(m));
+    await loaded.get(m);
+  }
   return verifyFile(task.path, policyDefinition(task.policy), task.opts);
 }

@@ -34,6 +34,7 @@ export class VerifyPool {
     private readonly threads: number,
     private readonly policy: PolicyDefinition,
     private readonly opts: VerifyOptions,
+    private readonly detectorModules: readonly string[] = [],
   ) {}
 
   private start(): Piscina {
@@ -57,7 +58,7 @@ export class VerifyPool {
    */
   async run(path: string, onTimeout: () => FileVerdict, onFailure: (e: unknown) => FileVerdict): Promise<FileVerdict> {
     const pool = this.pool ?? this.start();
-    const task: ScanTask = { path, policy: this.policy.id, opts: this.opts };
+    const task: ScanTask = { path, policy: this.policy.id, opts: this.opts, detectorModules: this.detectorModules };
     const limit = (this.opts.timeoutMs ?? 30_000) + HARD_TIMEOUT_GRACE_MS;
     try {
       return (await pool.run(task, { signal: AbortSignal.timeout(limit) })) as FileVerdict;

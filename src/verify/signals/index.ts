@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import type { Finding } from '../../core/types.js';
 import { a1111Detector } from './a1111.js';
 import { avTagsDetector } from './av-tags.js';
@@ -41,9 +42,30 @@ const DETECTORS: SignalDetector[] = [
   ledgerDetector,
 ];
 
-export function registerSignalDetector(d: SignalDetector): void {
+/** Modules that register the custom detectors (see registerSignalDetector), imported by scan's worker threads. */
+const DETECTOR_MODULES: string[] = [];
+/** Custom detectors registered without a module: a worker thread cannot run them. */
+let threadBound = 0;
+
+/**
+ * Adds a detector to the registry. `module` (a file URL or path, usually `import.meta.url` of the
+ * module that makes this call at its top level) lets `scan({ workers })` load the same detector in
+ * its worker threads; without it a scan verifies every file in the main thread, so no file loses
+ * the detector's evidence.
+ */
+export function registerSignalDetector(d: SignalDetector, opts: { module?: string | URL } = {}): void {
   if (DETECTORS.some((x) => x.id === d.id)) throw new Error(`signal detector '${d.id}' is already registered`);
   DETECTORS.push(d);
+  if (opts.module === undefined) threadBound++;
+  else {
+    const href = opts.module instanceof URL ? opts.module.href : /^[a-z][a-z0-9+.-]*:/i.test(opts.module) ? opts.module : pathToFileURL(opts.module).href;
+    if (!DETECTOR_MODULES.includes(href)) DETECTOR_MODULES.push(href);
+  }
+}
+
+/** What a worker thread must import to run the same detectors, or undefined when one cannot be shipped. */
+export function detectorModules(): readonly string[] | undefined {
+  return threadBound ? undefined : DETECTOR_MODULES;
 }
 
 export function signalDetectors(): readonly SignalDetector[] {
