@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { TamgaError } from '../core/errors.js';
@@ -105,15 +105,49 @@ function runTool(tool: 'ffmpeg' | 'ffprobe', bin: string, args: readonly string[
   });
 }
 
-/** Runs ffmpeg with `-hide_banner -nostdin`-style defaults prepended; `args` are passed verbatim. */
-export function runFfmpeg(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const base = ['-hide_banner', '-loglevel', 'error', '-nostats'];
-  return runTool('ffmpeg', ffmpegPath(), [...base, ...(opts.stdin ? [] : ['-nostdin']), ...args], opts);
+/** Inputs and outputs that are not local files: stdin/stdout pipes and `-`. */
+const PIPE = /^(?:pipe:\d*|-)$/;
+
+/**
+ * The `file:` rule, applied here for every caller: each `-i` input and the output (the last
+ * argument) that is a local path becomes a `file:` URL, so a file named `concat:a|b` or `http:...`
+ * is read as a file, never as a protocol. Pipes, `file:` URLs already made, and the filter-graph
+ * sources of `-f lavfi` are left as they are.
+ */
+export function withFileUrls(args: readonly string[], hasOutput: boolean): string[] {
+  const out = [...args];
+  const asFile = (i: number) => {
+    const a = out[i]!;
+    if (!PIPE.test(a) && !a.startsWith('file:')) out[i] = fileUrl(a);
+  };
+  for (let i = 0; i + 1 < out.length; i++) {
+    if (out[i] !== '-i') continue;
+    const lavfi = i >= 2 && out[i - 2] === '-f' && out[i - 1] === 'lavfi';
+    if (!lavfi) asFile(i + 1);
+    i++;
+  }
+  const last = out.length - 1;
+  if (hasOutput && last > 0 && !out[last]!.startsWith('-') && out[last - 1] !== '-i') asFile(last);
+  return out;
 }
 
-/** Runs ffprobe with raw arguments (tests and tools that want a specific -show_entries). */
+/** Runs ffmpeg with `-hide_banner -nostdin`-style defaults prepended; local paths follow the `file:` rule (withFileUrls). */
+export function runFfmpeg(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const base = ['-hide_banner', '-loglevel', 'error', '-nostats'];
+  return runTool('ffmpeg', ffmpegPath(), [...base, ...(opts.stdin ? [] : ['-nostdin']), ...withFileUrls(args, true)], opts);
+}
+
+/**
+ * Starts ffmpeg for a streaming pipeline (frames through stdin/stdout) under the same rules as
+ * runFfmpeg; the caller owns the process and its pipes.
+ */
+export function spawnFfmpeg(args: readonly string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe']): ChildProcess {
+  return spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', ...(stdio[0] === 'ignore' ? ['-nostdin'] : []), ...withFileUrls(args, true)], { stdio, shell: false, windowsHide: true });
+}
+
+/** Runs ffprobe (tests and tools that want a specific -show_entries); `-i` paths follow the `file:` rule. */
 export function runFfprobe(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return runTool('ffprobe', ffprobePath(), ['-hide_banner', '-loglevel', 'error', ...args], opts);
+  return runTool('ffprobe', ffprobePath(), ['-hide_banner', '-loglevel', 'error', ...withFileUrls(args, false)], opts);
 }
 
 export interface ProbeStream {

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { TamgaError } from '../core/errors.js';
-import { ffmpegPath, probe, runFfmpeg, stderrTail } from '../media/ffmpeg.js';
+import { probe, runFfmpeg, spawnFfmpeg, stderrTail } from '../media/ffmpeg.js';
 import { detectImageWatermarkInFrames, MIN_WATERMARK_SIDE, markLumaPlane, prepareImageMark, type ImageWatermarkDetection, type RawImage } from './image.js';
 
 /**
@@ -72,14 +72,12 @@ export async function embedVideoWatermark(input: string, output: string, id: Uin
   const hasAudio = info.streams.some((s) => s.codec_type === 'audio');
   const frameBytes = (width * height * 3) / 2;
 
-  const bin = ffmpegPath();
   let decErr = '';
   let encErr = '';
-  const dec = spawn(bin, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const enc = spawn(
-    bin,
+  const dec = spawnFfmpeg(['-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], ['ignore', 'pipe', 'pipe']);
+  const enc = spawnFfmpeg(
     [
-      '-hide_banner', '-loglevel', 'error', '-y',
+      '-y',
       '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', rate, '-i', 'pipe:0',
       '-i', input, '-map', '0:v:0', ...(hasAudio ? ['-map', '1:a', '-c:a', 'copy'] : []),
       ...(opts.encoding?.encoder ?? ['-c:v', 'libx264', '-crf', String(crf), '-preset', preset]),
@@ -87,7 +85,7 @@ export async function embedVideoWatermark(input: string, output: string, id: Uin
       ...(opts.encoding ? ['-f', opts.encoding.muxer] : []),
       output,
     ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
+    ['pipe', 'ignore', 'pipe'],
   );
   dec.stderr!.on('data', (c: Buffer) => (decErr = (decErr + c.toString()).slice(-16384)));
   enc.stderr!.on('data', (c: Buffer) => (encErr = (encErr + c.toString()).slice(-16384)));

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TamgaError } from '../../src/core/errors.js';
-import { escapeFilterValue, ffmpegPath, ffprobePath, fileUrl, frameMd5, probe, runFfmpeg, runFfprobe, stderrTail } from '../../src/media/ffmpeg.js';
+import { escapeFilterValue, ffmpegPath, ffprobePath, fileUrl, frameMd5, probe, runFfmpeg, runFfprobe, stderrTail, withFileUrls } from '../../src/media/ffmpeg.js';
 import { ROOT, tempDir } from '../helpers.js';
 
 const tmp = tempDir('tamga-ffmpeg-');
@@ -73,17 +73,19 @@ describe('ffmpeg plumbing', () => {
     expect((await probe(name)).streams[0]!.codec_name).toBe('pcm_s16le');
   });
 
-  it('paths reach ffmpeg as file: URLs, so a file named like a protocol is read as a file', async () => {
+  it('the runner applies the file: rule itself: a raw path named like a protocol is read as a file', async () => {
     // Relative: an absolute path starts with '/', which ffmpeg never reads as a protocol.
     const cwd = process.cwd();
     process.chdir(tmp.dir);
     try {
       const odd = 'concat:x|y.wav';
-      await runFfmpeg(['-y', '-f', 'lavfi', '-i', 'sine=d=0.1', fileUrl(odd)]);
+      await runFfmpeg(['-y', '-f', 'lavfi', '-i', 'sine=d=0.1', odd]);
       expect((await probe(odd)).format.format_name).toBe('wav');
       expect((await frameMd5(odd)).length).toBeGreaterThan(0);
-      // Without the prefix ffmpeg takes it for its concat protocol and fails.
-      await expect(runFfprobe(['-i', odd])).rejects.toMatchObject({ code: 'FFMPEG_FAILED' });
+      expect(JSON.parse((await runFfprobe(['-show_format', '-of', 'json', '-i', odd])).stdout.toString()).format.format_name).toBe('wav');
+      // What reaches the binary: inputs and the output as file: URLs; pipes, lavfi graphs and made URLs untouched.
+      expect(withFileUrls(['-f', 'lavfi', '-i', 'sine=d=1', '-i', odd, '-i', 'pipe:0', '-i', fileUrl('a.wav'), '-c', 'copy', odd], true)).toEqual(['-f', 'lavfi', '-i', 'sine=d=1', '-i', `file:${odd}`, '-i', 'pipe:0', '-i', 'file:a.wav', '-c', 'copy', `file:${odd}`]);
+      expect(withFileUrls(['-i', odd, '-f', 'null', '-'], true)).toEqual(['-i', `file:${odd}`, '-f', 'null', '-']);
     } finally {
       process.chdir(cwd);
     }
