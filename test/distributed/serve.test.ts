@@ -29,7 +29,7 @@ describe.skipIf(!hasCorpus)('tamga serve: the labelling service over HTTP', () =
 
   it('POST /label returns the labelled file, and detect finds the label in it', async () => {
     const before = serveTemps();
-    const r = await fetch(`${svc.url}/label?policy=eu&provider=Example%20AI&generator=Fooocus&name=out.png`, { method: 'POST', body: png });
+    const r = await fetch(`${svc.url}/label?visible=false&provider=Example%20AI&generator=Fooocus&name=out.png`, { method: 'POST', body: png });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('image/png');
     expect(r.headers.get('x-tamga-layers')).toBe('metadata');
@@ -45,7 +45,7 @@ describe.skipIf(!hasCorpus)('tamga serve: the labelling service over HTTP', () =
   });
 
   it('POST /verify returns the FileVerdict as JSON', async () => {
-    const labelled = new Uint8Array(await (await fetch(`${svc.url}/label?policy=eu`, { method: 'POST', body: png })).arrayBuffer());
+    const labelled = new Uint8Array(await (await fetch(`${svc.url}/label?visible=false`, { method: 'POST', body: png })).arrayBuffer());
     const r = await fetch(`${svc.url}/verify?policy=eu&visible=false&name=a.png`, { method: 'POST', body: labelled });
     expect(r.status).toBe(200);
     const v = (await r.json()) as { path: string; verdict: string; policy: string; labels: { kind: string }[] };
@@ -54,6 +54,12 @@ describe.skipIf(!hasCorpus)('tamga serve: the labelling service over HTTP', () =
     expect(v.labels.some((f) => f.kind === 'xmp:tamga')).toBe(true);
     const plain = (await (await fetch(`${svc.url}/verify`, { method: 'POST', body: photo })).json()) as { verdict: string };
     expect(plain.verdict).toBe('not-synthetic');
+  });
+
+  it('POST /label with a policy the layers cannot meet is 422 POLICY_UNMET naming the missing requirement', async () => {
+    const r = await fetch(`${svc.url}/label?policy=eu`, { method: 'POST', body: png });
+    expect(r.status).toBe(422);
+    expect(await r.json()).toMatchObject({ error: { code: 'POLICY_UNMET', message: expect.stringMatching(/detectable/) } });
   });
 
   it('refuses a body over --max-body with 413 JSON, declared or streamed', async () => {
