@@ -4,7 +4,8 @@ import type { AudioFormat, DetectOptions, Finding, Format } from '../core/types.
 import { addAudibleCue, detectAudibleCue } from '../disclosure/cue.js';
 import { AV_CONTAINERS, detectAv, prepareAv, type MediaStep } from './av.js';
 import { addAudioWatermark } from '../watermark/audio-layer.js';
-import { MIN_AUDIO_WATERMARK_SECONDS } from '../watermark/audio.js';
+import { embedAudioWatermark, MIN_AUDIO_WATERMARK_SECONDS } from '../watermark/audio.js';
+import { watermarkIdOf } from '../watermark/payload.js';
 import { probe } from '../media/ffmpeg.js';
 import type { LabelSteps, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
@@ -16,10 +17,14 @@ const AUDIO_FORMATS: readonly AudioFormat[] = ['mp3', 'wav', 'flac', 'm4a', 'ogg
  */
 async function labelAudio(reader: ByteReader, format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<LabelSteps> {
   const steps: MediaStep[] = [];
-  steps.push({ layer: 'visible', run: (input, output) => addAudibleCue(input, format, output, opts.audibleCue ?? {}) });
-  // After the cue: the mark covers everything that ships, the cue included.
+  steps.push({ layers: ['visible'], run: (input, output) => addAudibleCue(input, format, output, opts.audibleCue ?? {}) });
   const key = opts.watermarkKey;
-  if (key) steps.push({ layer: 'watermark', run: (input, output) => addAudioWatermark(input, format, output, p.contentId, key) });
+  if (key) {
+    steps.push({ layers: ['watermark'], run: (input, output) => addAudioWatermark(input, format, output, p.contentId, key) });
+    // Both: the mark over the cued samples (it covers everything that ships, the cue included), one encode.
+    const id = watermarkIdOf(p.contentId);
+    steps.push({ layers: ['visible', 'watermark'], run: (input, output) => addAudibleCue(input, format, output, opts.audibleCue ?? {}, (pcm, rate) => embedAudioWatermark(pcm, rate, id, key)) });
+  }
   const cannot: LabelSteps['cannot'] = {};
   if (key && reader.path) {
     const seconds = Number((await probe(reader.path)).format.duration ?? NaN);

@@ -160,8 +160,15 @@ export async function detectAv(reader: ByteReader, format: Format, opts: DetectO
 
 /** One re-encoding step of the audio/video pipeline (cue, badge, watermark) and the layer it writes. */
 export interface MediaStep {
-  layer: ReencodeLayer;
+  /** One layer, or several that the step writes in one decode and one encode. */
+  layers: readonly ReencodeLayer[];
   run: (input: string, output: string) => Promise<unknown>;
+}
+
+/** The step that writes exactly `layers` in one pass, else the single-layer steps in their order. */
+function stepsFor(steps: readonly MediaStep[], layers: ReadonlySet<ReencodeLayer>): MediaStep[] {
+  const one = steps.find((s) => s.layers.length === layers.size && s.layers.every((l) => layers.has(l)));
+  return one ? [one] : steps.filter((s) => s.layers.length === 1 && layers.has(s.layers[0]!));
 }
 
 /**
@@ -174,7 +181,7 @@ export async function prepareAv(reader: ByteReader, format: Format, p: Provenanc
   return {
     ...(original.c2pa ? { existingC2pa: whereOf(original.c2pa) } : {}),
     cannot,
-    reencode: (input, layers) => runSteps(input, format, steps.filter((s) => layers.has(s.layer))),
+    reencode: (input, layers) => runSteps(input, format, stepsFor(steps, layers)),
     metadata: (input, stripC2pa) => avMetadataStep(input, format, p, opts, input === reader ? original : undefined, stripC2pa),
   };
 }

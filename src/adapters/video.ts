@@ -17,12 +17,12 @@ async function labelVideo(reader: ByteReader, format: Format, p: Provenance, opt
   const onScreen = opts.onScreen ?? {};
   const steps: MediaStep[] = [];
   const spec = badgeSpecFor(p, opts);
-  steps.push({ layer: 'visible', run: (input, output) => addOnScreenLabel(input, format, output, spec, onScreen) });
+  steps.push({ layers: ['visible'], run: (input, output) => addOnScreenLabel(input, format, output, spec, onScreen) });
   // After the badge: the mark covers the frames as they ship, the badge included.
   const key = opts.watermarkKey;
   if (key) {
     steps.push({
-      layer: 'watermark',
+      layers: ['watermark'],
       run: async (input, output) => {
         const v = (await probe(input)).streams.find((s) => s.codec_type === 'video');
         await embedVideoWatermark(input, output, watermarkIdOf(p.contentId), key, { encoding: videoEncoding(format, v?.codec_name, onScreen) });

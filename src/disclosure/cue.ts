@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { TamgaError } from '../core/errors.js';
 import type { AudibleCueOptions, Finding } from '../core/types.js';
-import { AUDIO_MUXERS, audioReencoding, audioStreamOf } from '../media/codec.js';
+import { AUDIO_MUXERS, audioReencoding, audioStreamOf, interleavedOf, MAX_PCM_BYTES, planarOf } from '../media/codec.js';
 import { fileUrl, probe, runFfmpeg } from '../media/ffmpeg.js';
 export type { ProbeStreamInfo } from '../media/codec.js';
 
@@ -72,8 +72,11 @@ function cueSource(starts: readonly number[], seconds: number, rate: number, cha
  * The cue is rendered once and split; silences are trimmed from one null source, so the cost is
  * the decode and encode of the content.
  */
-export async function addAudibleCue(input: string, format: string, output: string, opts: AudibleCueOptions = {}): Promise<void> {
+export async function addAudibleCue(input: string, format: string, output: string, opts: AudibleCueOptions = {}, markSamples?: (channels: Float32Array[], rate: number) => Float32Array[]): Promise<void> {
   const { stream: s, encoder } = await audioReencoding(input, format);
+  if (markSamples && s.duration * s.rate * s.channels * 4 > MAX_PCM_BYTES) {
+    throw new TamgaError('INPUT_TOO_LARGE', `${input}: audio too long to watermark in memory (${Math.round(s.duration)} s)`, { limit: MAX_PCM_BYTES });
+  }
   const every = checkAudibleCue(opts).everyMinutes;
   const cueSeconds = opts.clip ? audioStreamOf(await probe(opts.clip), opts.clip).duration : CUE_SECONDS;
   const repeats: number[] = [];
@@ -114,8 +117,20 @@ export async function addAudibleCue(input: string, format: string, output: strin
     parts.push('[gap2]', `[cue${cueN++}]`);
   }
   graph.push(`${parts.join('')}concat=n=${parts.length}:v=0:a=1[out]`);
-  args.push('-filter_complex', graph.join(';'), '-map', '[out]', '-map_metadata', '0', ...encoder, '-ar', String(s.rate), '-f', AUDIO_MUXERS[format]!, fileUrl(output));
-  await runFfmpeg(args);
+  args.push('-filter_complex', graph.join(';'), '-map', '[out]');
+  if (!markSamples) {
+    args.push('-map_metadata', '0', ...encoder, '-ar', String(s.rate), '-f', AUDIO_MUXERS[format]!, fileUrl(output));
+    await runFfmpeg(args);
+    return;
+  }
+  // A further sample layer (the watermark) over the cued signal, then one encode: decoded once, encoded once.
+  const { stdout } = await runFfmpeg([...args, '-f', 'f32le', '-ac', String(s.channels), '-ar', String(s.rate), 'pipe:1']);
+  const pcm = planarOf(new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength)), s.channels);
+  const all = interleavedOf(markSamples(pcm, s.rate));
+  await runFfmpeg(
+    ['-y', '-f', 'f32le', '-ar', String(s.rate), '-ac', String(s.channels), '-i', 'pipe:0', '-i', fileUrl(input), '-map', '0:a', '-map_metadata', '1', ...encoder, '-f', AUDIO_MUXERS[format]!, fileUrl(output)],
+    { stdin: new Uint8Array(all.buffer, all.byteOffset, all.byteLength) },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -93,3 +93,28 @@ export async function audioReencoding(input: string, format: string): Promise<{ 
   return { stream, encoder: encoderFor(format, stream), muxer };
 }
 
+
+/** Interleaved float samples (ffmpeg's f32le) as `n` planar channels. */
+export function planarOf(all: Float32Array, n: number): Float32Array[] {
+  const frames = Math.floor(all.length / n);
+  return Array.from({ length: n }, (_, c) => {
+    const ch = new Float32Array(frames);
+    for (let i = 0; i < frames; i++) ch[i] = all[i * n + c]!;
+    return ch;
+  });
+}
+
+/** Planar channels as interleaved float samples (ffmpeg's f32le input). */
+export function interleavedOf(channels: readonly Float32Array[]): Float32Array {
+  const n = channels.length;
+  const frames = channels[0]?.length ?? 0;
+  const out = new Float32Array(frames * n);
+  for (let c = 0; c < n; c++) {
+    const ch = channels[c]!;
+    for (let i = 0; i < frames; i++) out[i * n + c] = ch[i]!;
+  }
+  return out;
+}
+
+/** Decoded float PCM above this is refused where a layer needs the whole signal in memory. */
+export const MAX_PCM_BYTES = 1 << 30;

@@ -183,6 +183,16 @@ describe('the pipeline decides for every medium', () => {
     }
   });
 
+  it('audio that takes the cue and the watermark is decoded and encoded once: cue, mark and metadata all read back', { timeout: 60_000 }, async () => {
+    for (const f of ['wav', 'mp3']) {
+      const out = join(tmp.dir, `one-pass.${f}`);
+      const r = await label(files[f]!, { contentId: `one-pass-${f}` }, { visible: true, watermarkKey: KEY, output: out });
+      expect(r.layers).toEqual(['visible', 'watermark', 'metadata']);
+      const kinds = (await detect(out, { watermarkKey: KEY })).findings.map((x) => x.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['audio:tamga-cue', 'watermark:tamga', 'xmp:tamga']));
+    }
+  });
+
   it('one C2PA-conflict check and one wording for images and audio', async () => {
     const c2pa = { cert: chain.chainPem, key: chain.keyPem };
     const messages: string[] = [];
