@@ -18,6 +18,7 @@ export const EXIT = {
 export function exitCodeFor(code: TamgaErrorCode): number {
   switch (code) {
     case 'INVALID_OPTION':
+    case 'POLICY_UNMET':
       return EXIT.USAGE;
     case 'WRITE_FAILED':
     case 'METADATA_TOO_LARGE':

@@ -19,6 +19,20 @@ describe('tamga CLI', () => {
     expect(help.stdout).toMatch(/detect \[options\] <files\.\.\.>/);
   });
 
+  it('label --policy P refuses before writing when P needs a flag the command lacks, naming it; with it, scan --policy P says labelled', () => {
+    const out = join(tmp.dir, 'eu.jpg');
+    const refused = tamga('label', SAMPLE, '-o', out, '--policy', 'eu');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/POLICY_UNMET|policy eu needs/);
+    expect(refused.stderr).toMatch(/--watermark-key/);
+    expect(refused.stderr).toMatch(/--c2pa/);
+    expect(existsSync(out)).toBe(false);
+    const ok = tamga('label', SAMPLE, '-o', out, '--policy', 'eu', '--watermark-key', 'cli-agreement-key');
+    expect(ok.code, ok.stderr).toBe(0);
+    const scan = tamga('scan', out, '--policy', 'eu', '--watermark-key', 'cli-agreement-key', '--format', 'json', '--no-visible');
+    expect((JSON.parse(scan.stdout) as { files: { verdict: string }[] }).files.map((f) => f.verdict)).toEqual(['labelled']);
+  });
+
   it('label --json then detect --json --require-label', () => {
     const out = join(tmp.dir, 'a.jpg');
     const l = tamga('label', SAMPLE, '-o', out, '--no-visible', '--generator', 'Kandinsky/3.1', '--provider', 'Example AI LLP', '--source-type', 'compositeWithTrainedAlgorithmicMedia', '--jurisdiction', 'KZ,EU', '--json');
