@@ -5,7 +5,7 @@ import { embedAudioWatermark } from './audio.js';
 import { watermarkIdOf } from './payload.js';
 
 /** Decoded float PCM above this is refused: the mark is computed over the whole signal in memory. */
-const MAX_PCM_BYTES = 1 << 30;
+export const MAX_PCM_BYTES = 1 << 30;
 
 /**
  * The audio pipeline's watermark step: decodes `input`, adds the content id's mark under `key`

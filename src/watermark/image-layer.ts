@@ -49,9 +49,11 @@ async function markImage(input: ByteReader, format: Format, id: Uint8Array, key:
     }
     // Composite the marked pixels over the original ('source' replaces them), so the original's
     // metadata travels with keepMetadata exactly as in the visible step.
-    const img = upright
-      .composite([{ input: marked, raw: { width: info.width, height: info.height, channels: info.channels }, left: 0, top: 0, blend: 'source' }])
-      .keepMetadata();
+    const composited = upright
+      .composite([{ input: marked, raw: { width: info.width, height: info.height, channels: info.channels }, left: 0, top: 0, blend: 'source' }]);
+    // Compositing always yields an alpha channel: drop it again when the input had none, so an
+    // RGB (or grey) image stays RGB (or grey).
+    const img = (meta.hasAlpha ? composited : composited.removeAlpha()).keepMetadata();
     const out = await encodeAs(img, format, bytes).toBuffer();
     return { bytes: new Uint8Array(out.buffer, out.byteOffset, out.length) };
   } catch (e) {
