@@ -205,7 +205,7 @@ for (const file of sources) {
     const unmarked = toMono16k(attack(clip, a));
     for (let k = 0; k < keys; k++) {
       unmarkedTrials++;
-      if (detectAudioWatermark(unmarked, `unmarked-${k}-${a.name}`, { speedSearch: k === 0 })) falseClaims++;
+      if (detectAudioWatermark(unmarked, `unmarked-${k}-${a.name}`, { speedSearch: k === 0 && (a.name === 'none' || a.name.startsWith('speed')) })) falseClaims++;
     }
   }
   console.log(`${file.split('/').slice(-2).join('/')} (${(pcm.length / ch / rate).toFixed(1)} s, ${rate} Hz, ${ch} ch): SNR tamga ${snr.tamga.at(-1)!.toFixed(1)} dB${AUDIOWMARK ? `, audiowmark ${snr.aw.at(-1)!.toFixed(1)} dB` : ''}\n  ${row.join('\n  ')}`);
@@ -225,7 +225,7 @@ for (const [name, s] of table) {
 console.log(`| **all** | ${tot.t}/${tot.n} | ${tot.ts}/${tot.n} | ${AUDIOWMARK ? `${tot.a}/${tot.n}` : '-'} | ${AUDIOWMARK ? `${tot.as}/${tot.n}` : '-'} |`);
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
 console.log(`SNR (mark vs signal, mean over sources): tamga ${mean(snr.tamga).toFixed(1)} dB${AUDIOWMARK ? `, audiowmark ${mean(snr.aw).toFixed(1)} dB` : ''}`);
-console.log(`false claims on unmarked copies: ${falseClaims} in ${unmarkedTrials} (key x copy; the first key of each copy with the speed search)`);
+console.log(`false claims on unmarked copies: ${falseClaims} in ${unmarkedTrials} (key x copy; the first key of the unattacked and sped-up copies with the speed search)`);
 console.log(
   `speed: tamga embed ${(speed.audio / speed.tEmbed).toFixed(0)}x realtime in-process (decode/encode excluded), detect ${(speed.tDetectAudio / speed.tDetect).toFixed(0)}x (plain, 16 kHz mono)` +
     (AUDIOWMARK ? `; audiowmark embed ${(speed.audio / speed.awEmbed).toFixed(0)}x, detect ${(speed.tDetectAudio / speed.awDetect).toFixed(0)}x (CLI wall, file I/O included)` : ''),

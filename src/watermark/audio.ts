@@ -9,26 +9,31 @@ import { KeyedPrng } from './prng.js';
  *
  * Design (why this shape):
  * - The chip is a keyed multi-tone c(t) = Σ_j cos(2π j t / T + φ_j) over the harmonics of the frame
- *   rate 1/T (T = 64 ms) between 500 Hz and 4 kHz: the band survives MP3 at 64 kbps, AAC and
+ *   rate 1/T (T = 32 ms) between 500 Hz and 4 kHz: the band survives MP3 at 64 kbps, AAC and
  *   resampling, and a continuous-time definition means the same chip is sampled exactly at any
  *   rate — the embedder works at the file's own rate, the detector at DETECT_RATE (16 kHz), so a
  *   resampled copy needs no special handling.
  * - Each frame carries one bit as ±c(t), with raised-cosine ramps at frame edges so sign flips
- *   don't click. The amplitude follows the frame's RMS in the band (BAND_LEVEL below it), so the
- *   mark hides under the music (-30.5 dB) and stays out of silence.
- * - Synchronisation: the chip is T-periodic, so an FFT cross-correlation of the whole signal with
- *   one period finds the frame phase (the sample offset where |correlation| is largest summed
- *   over all frames); a keyed SYNC_BITS pattern at the start of every block then finds the block
- *   start. A copy whose start was cut, or any excerpt of at least one block, decodes;
- *   longer audio averages every block, so it survives more. Frames fold cyclically onto block
- *   positions, so an excerpt of one block's length (~9.7 s) decodes wherever it starts.
+ *   don't click. The amplitude follows each channel's own RMS frame by frame (BAND_LEVEL below
+ *   it), so the mark hides under the signal (-30.5 dB); frames of digital silence are not touched.
+ * - Synchronisation: the chip is T-periodic, so an FFT cross-correlation of the signal with one
+ *   period finds the frame phase (the sample offset where the frame-spaced correlations carry the
+ *   most energy); a keyed SYNC_BITS pattern at the start of every block then finds the block
+ *   start. Frames fold cyclically onto block positions, so any excerpt of one block (~4.9 s)
+ *   holds every position wherever it starts, and longer audio averages every block.
+ * - Soft symbols: each frame is whitened on its own (see Analysis.fold) and frame levels are
+ *   floored relative to the median frame, so gaps and added digital silence weigh nothing
+ *   instead of dividing rounding noise by nothing.
+ * - Decoding: the whole signal at one frame phase, then windows of two blocks each at its own
+ *   phase (a splice, a gap of a fraction of a frame, a cut inside), then, only when asked, the
+ *   same at every playback speed within ±5% (speedSearch).
  * - Payload: id (8 bytes) + keyed 24-bit MAC, Reed-Solomon with 5 parity bytes, soft-decision
  *   erasure decoding of the least reliable bytes — the same code and false-positive argument as
  *   the image mark (FALSE_POSITIVE_PER_DECODE in payload.ts: <= 3.3e-9 per decode, all erasure
- *   levels included), so with one decode for each of DECODE_CANDIDATES sync candidates the rate
- *   stays far below 1e-6 per item and key.
+ *   levels included). `pValue` counts every decode tried: 3 + 2 per window, 15 for a 30 s clip
+ *   (5e-8), at most 67 (2.2e-7) for long audio; the speed search multiplies that by up to 51.
  * - Volume changes flip nothing (correlation signs are scale-free); polarity inversion is caught
- *   by also trying the negated sign sequence.
+ *   by the sign of the sync correlation.
  */
 
 export const DETECT_RATE = 16000;
@@ -64,10 +69,10 @@ const WINDOW_CANDIDATES = 2;
 const MAX_WINDOWS = 32;
 /**
  * Speed search: every speed within ±5% in steps of 0.2%, nearest to 1 first, each a full decode.
- * A step of 0.2% leaves at most 0.1% of error: 5 ms of drift at the ends of a two-block window
- * (whose phase is found at its centre) and 4 Hz at the top tone, both well inside what the frame
- * correlation tolerates. Ranking speeds by a payload-free statistic first was tried and is too
- * weak on speech (the mark's per-frame SNR is about -7 dB there); the decoder is the test.
+ * It finds speeds that are (within about 1e-5) a multiple of the step, the common ±5%, ±2%, ±1%:
+ * between steps, the frame timing drifts by more than the chip's correlation width (about two
+ * samples at 16 kHz, from the 3.5 kHz band) across a window. Ranking speeds by a payload-free
+ * statistic first was tried and is too weak on speech (the per-frame SNR is about -7 dB there).
  */
 const SPEED_RANGE = 0.05;
 const SPEED_STEP = 0.002;
@@ -87,9 +92,10 @@ export interface AudioWatermarkDetection {
 
 export interface AudioDetectOptions {
   /**
-   * Also search playback speeds within ±5% (a copy resampled without its rate being corrected,
-   * `sox speed`, `asetrate`): 50 more decodes of the whole signal when nothing is found, so off by
-   * default (like audiowmark's --detect-speed).
+   * Also try playback speeds within ±5% in steps of 0.2% (a copy resampled without its rate
+   * being corrected, `sox speed 1.05`, `asetrate`): 50 more decodes of the whole signal when
+   * nothing is found, so off by default (like audiowmark's --detect-speed). A speed between two
+   * steps (x1.031) is not found: the frame timing drifts out of the chip's correlation width.
    */
   speedSearch?: boolean;
 }
