@@ -82,6 +82,8 @@ export interface ImageWatermarkDetection {
   rotation: number;
   /** Byte errors the Reed-Solomon decoder corrected. */
   correctedBytes: number;
+  /** The copy was mirrored left to right (found on the mirrored tile). */
+  flipped?: true;
 }
 
 interface TileLayout {
@@ -474,10 +476,22 @@ const COMBINED_PEAKS = [8, 16];
 /** Least reliable bits flipped (in every combination) on the exact-period peak and the best crop-stage peak. */
 const CHASE_BITS = 4;
 /**
- * Decodes tried per image and key: exact period (+ Chase), crop stage (+ Chase on its best peak,
- * + combined), rotation stage (+ combined).
+ * Decodes tried per image and key: exact period (+ Chase), its mirror image (+ Chase), crop stage
+ * (+ Chase on its best peak, + combined), rotation stage (+ combined).
  */
-const DECODES = 1 + 2 * ((1 << CHASE_BITS) - 1) + DECODE_ATTEMPTS + COMBINED_PEAKS.length + ROTATION_DECODE_ATTEMPTS + COMBINED_PEAKS.length;
+const DECODES = 2 + 3 * ((1 << CHASE_BITS) - 1) + DECODE_ATTEMPTS + COMBINED_PEAKS.length + ROTATION_DECODE_ATTEMPTS + COMBINED_PEAKS.length;
+
+/**
+ * The tile mirrored left to right. A horizontally flipped copy folds (at the exact period) into
+ * the mirror image of the marked tile, cyclically shifted by the width; mirroring it back leaves
+ * only the shift, which the sync search finds. Chips are CHIP cells wide and P is a multiple of
+ * CHIP, so chip boundaries stay on chip boundaries.
+ */
+function mirrorTile(tile: Float64Array): Float64Array {
+  const out = new Float64Array(P * P);
+  for (let y = 0; y < P; y++) for (let x = 0; x < P; x++) out[y * P + x] = tile[y * P + (P - 1 - x)]!;
+  return out;
+}
 
 /** A geometry to fold under: period (working px), sub-cell phase (tile cells) and rotation (degrees). */
 interface Hypothesis {
@@ -620,6 +634,11 @@ export function detectImageWatermarkInFrames(images: readonly RawImage[], key: s
   if (quick) return found(exact!, quick);
   const chased = decodeChase(exact!, layout, key);
   if (chased) return found(exact!, chased);
+  // A mirrored copy (horizontal flip), resized or re-encoded but not cropped.
+  const mirrored = mirrorTile(exact!.tile);
+  const flip = peakOf({ period: P }, mirrored, cyclicCrossCorrelationWith(mirrored, layout.syncSpectrum, P));
+  const flipHit = decodeAt(flip, layout, key) ?? decodeChase(flip, layout, key);
+  if (flipHit) return { ...found(flip, flipHit), flipped: true };
   const byZ = (a: Peak, b: Peak) => b.z - a.z;
   // Coarse look on every other row; the best coarse periods are then folded on all rows and, since
   // a crop's period falls between grid points, refined around.

@@ -77,6 +77,16 @@ describe('image watermark', () => {
     expect(decodesTo(d)).toBe(idHex);
   });
 
+  it.each([
+    ['a horizontal flip', (b: Buffer) => sharp(b).flop().png().toBuffer()],
+    ['a horizontal flip + JPEG 75 + resize 0.75', (b: Buffer) => sharp(b).flop().resize(480).jpeg({ quality: 75 }).toBuffer()],
+  ])('survives %s, and says it was flipped', async (_name, attack) => {
+    const d = detectImageWatermark(await raw(await attack(await encode(marked))), KEY);
+    expect(decodesTo(d)).toBe(idHex);
+    expect(d!.flipped).toBe(true);
+    expect(detectImageWatermark(marked, KEY)!.flipped).toBeUndefined();
+  });
+
   it('survives Gaussian noise (sigma 5 per channel)', async () => {
     let seed = 12345;
     const uniform = () => ((seed = (seed * 1103515245 + 12345) >>> 0) + 0.5) / 2 ** 32;
