@@ -296,6 +296,9 @@ row('detect wall ms/MP (1st, marked)', (s) => (s.detectWall / megapixels).toFixe
 console.log(`(CPU time, process.cpuUsage, of single-threaded embed/detect on already-decoded RGB pixels; file decode/encode excluded.
  warm = best of ${SPEED_REPEATS} repeats per corpus image (0.3-0.4 MP); ${BIG.width}x${BIG.height} = the first image upscaled to 12 MP; first call = the one in the robustness loop, with JIT warm-up and GC of the decoders'
  garbage; all attacks = mean over every attacked copy, including the failed ones that run the whole crop + rotation search)`);
+if (METHODS.some((m) => m.name.includes('real package'))) {
+  console.log('(real package: its work runs in a python child per call, which this process\'s CPU time does not count; its wall time includes python and OpenCV start-up, about 0.3 s a call: read its speed rows as unmeasured)');
+}
 if (METHODS.includes(tamga)) {
   console.log('');
   console.log(`tamga false positives: ${fp.unmarked}/${fp.unmarkedTrials} unmarked images, ${fp.attacked}/${fp.attackedTrials} attacked unmarked copies, ${fp.wrongKey}/${fp.wrongKeyTrials} marked images under wrong keys; bound per trial ~1.4e-7 (pValue)`);
