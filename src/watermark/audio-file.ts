@@ -7,8 +7,7 @@ import { readFlacBlocks } from '../formats/flac.js';
 import { synchsafe } from '../formats/id3.js';
 import { readRiffChunks } from '../formats/riff.js';
 import { fileUrl, probe, runFfmpeg, type ProbeStream } from '../media/ffmpeg.js';
-import { embedAudioWatermark } from './audio.js';
-import { decodeChannels, interleave, MAX_PCM_BYTES } from './audio-layer.js';
+import { interleave, markedChannels, MAX_PCM_BYTES } from './audio-layer.js';
 
 /**
  * `tamga watermark embed` for audio: only the samples change. The output keeps the input's
@@ -117,14 +116,7 @@ export async function watermarkAudioFileBytes(input: string, inputFormat: string
   if (!(rate > 0) || !(n > 0)) throw new TamgaError('CORRUPT_INPUT', `${input}: audio stream without a sample rate or channel count`, { path: input });
   const duration = Number(stream.duration ?? info.format.duration);
   if (Number.isFinite(duration) && duration * rate * n * 4 > MAX_PCM_BYTES) throw new TamgaError('INPUT_TOO_LARGE', `${input}: audio too long to watermark in memory (${Math.round(duration)} s)`, { limit: MAX_PCM_BYTES });
-  let marked: Float32Array[];
-  try {
-    marked = embedAudioWatermark(await decodeChannels(input, n, rate), rate, payload, key);
-  } catch (e) {
-    if (e instanceof TamgaError && e.code === 'UNSUPPORTED_FORMAT') throw new TamgaError(e.code, `${input}: ${e.message.replace(/^audio watermark: /, '')}`, e.details);
-    throw e;
-  }
-  const pcm = interleave(marked);
+  const pcm = interleave(await markedChannels(input, n, rate, payload, key));
   const stdin = new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
   const rawIn = ['-f', 'f32le', '-ar', String(rate), '-ac', String(n), '-i', 'pipe:0'];
   const outFormat = extFormat(output);

@@ -139,4 +139,15 @@ describe('watermark embed on audio files keeps format and metadata', () => {
     expect((err as TamgaError).message).toMatch(/short\.wav: the audio lasts 3\.00 s, shorter than one 4\.86 s block/);
     expect(existsSync(output)).toBe(false);
   }, 60_000);
+
+  it('label with a watermark key refuses audio shorter than one block too, naming the file', async () => {
+    const { label } = await import('../../src/api.js');
+    const input = source('short-label.wav', ['-c:a', 'pcm_s16le'], 'music', 3);
+    const output = join(dir, 'short-label-out.wav');
+    const err = await label(input, { contentId: 'short' }, { output, visible: false, watermarkKey: KEY }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TamgaError);
+    expect((err as TamgaError).message).toContain('short-label.wav: the audio lasts 3.00 s');
+    expect((err as TamgaError).message.split('short-label.wav').length).toBe(2);
+    expect(existsSync(output)).toBe(false);
+  }, 60_000);
 });
