@@ -87,6 +87,14 @@ describe('image watermark', () => {
     expect(detectImageWatermark(marked, KEY)!.flipped).toBeUndefined();
   });
 
+  it.each([
+    ['width stretched x1.2', (b: Buffer) => sharp(b).resize(768, 448, { fit: 'fill' }).png().toBuffer()],
+    ['height stretched x1.15 + JPEG 85', (b: Buffer) => sharp(b).resize(640, 515, { fit: 'fill' }).jpeg({ quality: 85 }).toBuffer()],
+    ['width squeezed x0.8', (b: Buffer) => sharp(b).resize(512, 448, { fit: 'fill' }).png().toBuffer()],
+  ])('survives an aspect-ratio change: %s', async (_name, attack) => {
+    expect(decodesTo(detectImageWatermark(await raw(await attack(await encode(marked))), KEY))).toBe(idHex);
+  });
+
   it('survives Gaussian noise (sigma 5 per channel)', async () => {
     let seed = 12345;
     const uniform = () => ((seed = (seed * 1103515245 + 12345) >>> 0) + 0.5) / 2 ** 32;
