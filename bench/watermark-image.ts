@@ -301,6 +301,6 @@ if (METHODS.some((m) => m.name.includes('real package'))) {
 }
 if (METHODS.includes(tamga)) {
   console.log('');
-  console.log(`tamga false positives: ${fp.unmarked}/${fp.unmarkedTrials} unmarked images, ${fp.attacked}/${fp.attackedTrials} attacked unmarked copies, ${fp.wrongKey}/${fp.wrongKeyTrials} marked images under wrong keys; bound per trial ~1.4e-7 (pValue)`);
+  console.log(`tamga false positives: ${fp.unmarked}/${fp.unmarkedTrials} unmarked images, ${fp.attacked}/${fp.attackedTrials} attacked unmarked copies, ${fp.wrongKey}/${fp.wrongKeyTrials} marked images under wrong keys; bound per trial ~2.0e-7 (pValue)`);
   console.log(`tamga detect CPU on unmarked images (the whole crop + rotation search): ${(fp.unmarkedCpu / fp.unmarkedMp).toFixed(1)} ms/MP, ${(fp.unmarkedCpu / fp.unmarkedTrials).toFixed(0)} ms per image`);
 }

@@ -35,8 +35,8 @@ import { KeyedPrng } from './prng.js';
  *   For an unmarked image or a wrong key the code bytes are effectively random: the 5 erasure
  *   levels of one soft decode accept a random word with probability <= 0.056 in all (see
  *   FALSE_POSITIVE_PER_DECODE), and the keyed MAC must then match (2^-24), so <= 3.3e-9 per
- *   decode; DECODES = 41 decodes (Chase retries included) bound the false-positive rate at
- *   ~1.4e-7 per image and key, below the 1e-6 the issue asks for. `pValue`
+ *   decode; DECODES = 60 decodes (Chase retries included) bound the false-positive rate at
+ *   ~2.0e-7 per image and key, below the 1e-6 the issue asks for. `pValue`
  *   reports that bound; tests check it empirically on unmarked photos and wrong keys.
  * - Different keys draw different chip permutations, signs and MACs, so marks under different
  *   keys do not interfere beyond adding noise, and a wrong key finds nothing.
