@@ -4,7 +4,7 @@ import type { AudioFormat, DetectOptions, Finding, Format } from '../core/types.
 import { addAudibleCue, detectAudibleCue } from '../disclosure/cue.js';
 import { AV_CONTAINERS, detectAv, prepareAv, type MediaStep } from './av.js';
 import { addAudioWatermark } from '../watermark/audio-layer.js';
-import { embedAudioWatermark, MIN_AUDIO_WATERMARK_SECONDS } from '../watermark/audio.js';
+import { embedAudioWatermark, MIN_AUDIO_SECONDS } from '../watermark/audio.js';
 import { watermarkIdOf } from '../watermark/payload.js';
 import { probe } from '../media/ffmpeg.js';
 import type { LabelSteps, MediaAdapter, ResolvedLabelOptions } from './types.js';
@@ -28,7 +28,7 @@ async function labelAudio(reader: ByteReader, format: Format, p: Provenance, opt
   const cannot: LabelSteps['cannot'] = {};
   if (key && reader.path) {
     const seconds = Number((await probe(reader.path)).format.duration ?? NaN);
-    if (seconds < MIN_AUDIO_WATERMARK_SECONDS) cannot.watermark = `the audio is ${seconds.toFixed(1)} s long; the watermark needs at least ${MIN_AUDIO_WATERMARK_SECONDS.toFixed(1)} s to be read back`;
+    if (seconds < MIN_AUDIO_SECONDS) cannot.watermark = `the audio lasts ${seconds.toFixed(2)} s, shorter than one ${MIN_AUDIO_SECONDS.toFixed(2)} s block of the watermark`;
   }
   return prepareAv(reader, format, p, opts, steps, cannot);
 }
