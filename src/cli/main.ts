@@ -37,7 +37,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `tamga --version --json`: the version, and which ffmpeg/ffprobe the audio and video layers run. */
+async function versionJson(): Promise<string> {
+  const { toolReport } = await import('../media/ffmpeg.js');
+  return JSON.stringify({ name: 'tamga', version: VERSION, node: process.versions.node, ffmpeg: toolReport('ffmpeg'), ffprobe: toolReport('ffprobe') }, null, 2);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const top = argv.slice(2);
+  if (top.length === 2 && top.includes('--json') && (top.includes('--version') || top.includes('-V'))) {
+    console.log(await versionJson());
+    return EXIT.OK;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
