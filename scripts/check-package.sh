@@ -13,7 +13,7 @@ tgz="$(npm pack --pack-destination "$work" --silent | tail -n 1)"
 echo "check-package: packed $tgz ($(du -k "$work/$tgz" | cut -f1) KiB)"
 listing="$(tar -tzf "$work/$tgz")"
 fail() { echo "check-package: FAILED: $*" >&2; exit 1; }
-for f in package/LICENSE package/dist/index.js package/dist/index.d.ts package/dist/cli/main.js package/bin/tamga.js package/fonts/OFL.txt; do
+for f in package/LICENSE package/dist/index.js package/dist/index.d.ts package/dist/cli/main.js package/bin/tamga.js package/fonts/noto-sans/OFL.txt package/fonts/noto-sans-sc/OFL.txt package/fonts/noto-sans-sc/unicode.json; do
   grep -qx "$f" <<<"$listing" || fail "$f is not in the tarball"
 done
 if grep -qE '^package/(src|test|bench)/' <<<"$listing"; then fail "sources or tests shipped: $(grep -E '^package/(src|test|bench)/' <<<"$listing" | head -3)"; fi
@@ -44,17 +44,24 @@ console.log(`check-package: ESM import of tamga ${VERSION} labelled and detected
 JS
 node esm.mjs
 
-# TypeScript import, strict, with the library's own declarations checked (skipLibCheck off).
+# TypeScript imports, strict: the main entry with every declaration file checked (skipLibCheck off);
+# tamga/distributed with skipLibCheck on, since ioredis's own declarations need @types it does not bring.
 cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "strict": true, "noEmit": true, "skipLibCheck": false, "types": ["node"] }, "include": ["app.ts"] }
 JSON
-cat > app.ts <<'TS'
-import { label, detect, signC2pa, readC2pa, isTamgaError, type LabelOptions, type DetectResult } from 'tamga';
+cat > tsconfig.distributed.json <<'JSON'
+{ "extends": "./tsconfig.json", "compilerOptions": { "skipLibCheck": true }, "include": ["distributed.ts"] }
+JSON
+cat > distributed.ts <<'TS'
 import { startService, type ServeOptions } from 'tamga/distributed';
+const serve: ServeOptions = { port: 0, token: 'a-long-enough-secret-token' };
+export const start = () => startService(serve);
+TS
+cat > app.ts <<'TS'
+import { label, detect, signC2pa, readC2pa, strip, writeDevChain, embedWatermarkFile, isTamgaError, type LabelOptions, type DetectResult } from 'tamga';
 const opts: LabelOptions = { policy: 'eu', visible: false };
-const serve: ServeOptions = { port: 0 };
 export async function run(bytes: Uint8Array): Promise<DetectResult> {
-  void serve; void startService; void signC2pa; void readC2pa;
+  void signC2pa; void readC2pa; void strip; void writeDevChain; void embedWatermarkFile;
   try {
     const r = await label(bytes, { provider: 'Example AI LLP' }, opts);
     return await detect(r.data!);
@@ -64,6 +71,7 @@ export async function run(bytes: Uint8Array): Promise<DetectResult> {
   }
 }
 TS
-node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json || fail "TypeScript import did not type-check"
+node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json || fail "TypeScript import of tamga did not type-check"
+node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.distributed.json || fail "TypeScript import of tamga/distributed did not type-check"
 echo "check-package: TypeScript import type-checks"
 echo "check-package: OK"

@@ -14,17 +14,17 @@ describe('tamga watermark embed|detect (the harness interface)', () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300"><rect width="400" height="300" fill="#347"/><circle cx="200" cy="150" r="90" fill="#e94"/></svg>');
     await sharp(svg).jpeg({ quality: 92 }).toFile(input);
     const output = join(tmp.dir, 'out.jpg');
-    const e = tamga('watermark', 'embed', input, '-o', output, '--key', KEY, '--payload', '0123456789ABCDEF');
+    const e = tamga('watermark', 'embed', input, '-o', output, '--watermark-key', KEY, '--payload', '0123456789ABCDEF');
     expect(e.status, e.stderr).toBe(0);
-    const found = tamga('watermark', 'detect', output, '--key', KEY);
+    const found = tamga('watermark', 'detect', output, '--watermark-key', KEY);
     expect(found).toMatchObject({ status: 0, stdout: '0123456789abcdef\n' });
-    const absent = tamga('watermark', 'detect', input, '--key', KEY);
+    const absent = tamga('watermark', 'detect', input, '--watermark-key', KEY);
     expect(absent).toMatchObject({ status: 1, stdout: '' });
-    expect(JSON.parse(tamga('watermark', 'detect', output, '--key', 'another-key-123', '--json').stdout)).toEqual({ input: output, found: false });
+    expect(JSON.parse(tamga('watermark', 'detect', output, '--watermark-key', 'another-key-123', '--json').stdout)).toEqual({ input: output, found: false });
   });
 
   it('bad payloads and keys are usage errors (exit 2)', () => {
-    expect(tamga('watermark', 'embed', 'x.png', '-o', 'y.png', '--key', KEY, '--payload', 'xyz').status).toBe(2);
-    expect(tamga('watermark', 'detect', 'x.png', '--key', 'short').status).toBe(2);
+    expect(tamga('watermark', 'embed', 'x.png', '-o', 'y.png', '--watermark-key', KEY, '--payload', 'xyz').status).toBe(2);
+    expect(tamga('watermark', 'detect', 'x.png', '--watermark-key', 'short').status).toBe(2);
   });
 });
