@@ -284,4 +284,33 @@ describe('tamga serve: the labelling service over HTTP', () => {
     }
     await expect(startService({ port: 0, token: 'short' })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
+
+  it('`tamga serve --c2pa-cert --c2pa-key --watermark-key --token` wires the flags to the service', async () => {
+    const tmp = tempDir('tamga-serve-cli-');
+    const chain = await makeDevChain();
+    writeFileSync(join(tmp.dir, 'chain.pem'), chain.chainPem);
+    writeFileSync(join(tmp.dir, 'key.pem'), chain.keyPem);
+    const token = 'token-from-the-environment-123';
+    const args = ['serve', '--port', '0', '--quiet', '--c2pa-cert', join(tmp.dir, 'chain.pem'), '--c2pa-key', join(tmp.dir, 'key.pem'), '--watermark-key', '00112233445566778899aabbccddeeff'];
+    const proc = spawn(process.execPath, [TAMGA_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAMGA_SERVE_TOKEN: token } });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        proc.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        proc.once('exit', () => reject(new Error(`serve exited: ${out}`)));
+      });
+      expect((await fetch(`${url}/label?visible=false`, { method: 'POST', body: photo })).status).toBe(401);
+      const r = await fetch(`${url}/label?policy=eu&visible=false`, { method: 'POST', body: photo, headers: { authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-tamga-layers')?.split(',').sort()).toEqual(['c2pa', 'metadata', 'watermark']);
+      await r.arrayBuffer();
+    } finally {
+      proc.kill('SIGTERM');
+      tmp.cleanup();
+    }
+  }, 60_000);
 });
