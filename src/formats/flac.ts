@@ -90,7 +90,7 @@ export function vorbisTexts(vc: VorbisComments, carrier: Carrier): AvMetadata['t
 // ---------------------------------------------------------------------------------------------
 // FLAC metadata blocks
 
-interface FlacBlock {
+export interface FlacBlock {
   type: number;
   offset: number;
   /** Payload length (the header is 4 bytes). */
@@ -98,7 +98,7 @@ interface FlacBlock {
   last: boolean;
 }
 
-async function readFlacBlocks(reader: ByteReader): Promise<{ blocks: FlacBlock[]; audioStart: number }> {
+export async function readFlacBlocks(reader: ByteReader): Promise<{ blocks: FlacBlock[]; audioStart: number }> {
   if (!startsWith(await reader.read(0, 4), ascii('fLaC'))) throw corrupt(FORMAT, "missing 'fLaC' marker", 0);
   const blocks: FlacBlock[] = [];
   let at = 4;

@@ -49,13 +49,14 @@ export function registerWatermarkCommand(program: Command): void {
     .description('print the payload found under the key (nothing if none); exit 0 when found, 1 when not')
     .argument('<input>', 'image, audio or video file (- reads stdin)')
     .option('--watermark-key <key>', 'the secret key (default $TAMGA_WATERMARK_KEY)')
+    .option('--detect-speed', 'audio: also search playback speeds within ±5% (a sped-up or slowed-down copy); about 20x slower when nothing is found')
     .option('--json', 'print the result as JSON')
-    .action(async (input: string, o: { watermarkKey?: string; json?: boolean }) => {
+    .action(async (input: string, o: { watermarkKey?: string; detectSpeed?: boolean; json?: boolean }) => {
       process.exitCode = await (async () => {
         const key = keyOf(o);
-        const hit = await withStdio(input, undefined, (i) => detectWatermarkFile(i, key));
+        const hit = await withStdio(input, undefined, (i) => detectWatermarkFile(i, key, { speedSearch: Boolean(o.detectSpeed) }));
         const payload = hit ? Buffer.from(hit.payload).toString('hex') : undefined;
-        if (o.json) console.log(JSON.stringify({ input, found: Boolean(hit), ...(hit ? { payload, pValue: hit.pValue } : {}) }, null, 2));
+        if (o.json) console.log(JSON.stringify({ input, found: Boolean(hit), ...(hit ? { payload, pValue: hit.pValue, ...(hit.speed !== undefined && hit.speed !== 1 ? { speed: hit.speed } : {}) } : {}) }, null, 2));
         else if (payload) console.log(payload);
         return hit ? EXIT.OK : EXIT.CHECK_FAILED;
       })().catch((e) => reportError(e, Boolean(o.json), input));
