@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,19 @@ import { LABEL_PARAMS, openApiDocument, startService, VERIFY_PARAMS, type Runnin
 import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
 import { TAMGA_BIN, tempDir } from '../helpers.js';
 import { pngWithText } from '../verify/make.js';
+
+/** The address a `tamga serve --port 0` child prints on its first stdout line. */
+function listeningUrl(proc: ChildProcessWithoutNullStreams | ReturnType<typeof spawn>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.once('exit', () => reject(new Error(`serve exited: ${out}`)));
+  });
+}
 
 const serveTemps = () => readdirSync(tmpdir()).filter((d) => d.startsWith('tamga-serve-')).length;
 
@@ -129,15 +142,7 @@ describe('tamga serve: the labelling service over HTTP', () => {
 
   it('`tamga serve --port 0` prints its address, serves, and stops on SIGTERM', async () => {
     const proc = spawn(process.execPath, [TAMGA_BIN, 'serve', '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      proc.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      proc.once('exit', () => reject(new Error(`serve exited: ${out}`)));
-    });
+    const url = await listeningUrl(proc);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     proc.kill('SIGTERM');
@@ -294,15 +299,7 @@ describe('tamga serve: the labelling service over HTTP', () => {
     const args = ['serve', '--port', '0', '--quiet', '--c2pa-cert', join(tmp.dir, 'chain.pem'), '--c2pa-key', join(tmp.dir, 'key.pem'), '--watermark-key', '00112233445566778899aabbccddeeff'];
     const proc = spawn(process.execPath, [TAMGA_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAMGA_SERVE_TOKEN: token } });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        proc.stdout.on('data', (c: Buffer) => {
-          out += c.toString();
-          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        proc.once('exit', () => reject(new Error(`serve exited: ${out}`)));
-      });
+      const url = await listeningUrl(proc);
       expect((await fetch(`${url}/label?visible=false`, { method: 'POST', body: photo })).status).toBe(401);
       const r = await fetch(`${url}/label?policy=eu&visible=false`, { method: 'POST', body: photo, headers: { authorization: `Bearer ${token}` } });
       expect(r.status).toBe(200);
