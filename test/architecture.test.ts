@@ -38,8 +38,8 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The layer unit of a path under src: its top folder, or the file itself at the top (api.ts is the api folder's entry). */
-const unitOf = (rel: string): string => (rel === 'api.ts' ? 'api' : rel.split('/')[0]!);
+/** The layer unit of a path under src: its top folder, or the file itself at the top (api.ts and tools.ts are API entry points, of the api layer). */
+const unitOf = (rel: string): string => (rel === 'api.ts' || rel === 'tools.ts' ? 'api' : rel.split('/')[0]!);
 const rankOf = (unit: string): number => LAYERS.findIndex((l) => l.includes(unit));
 
 /** Every relative import and re-export specifier of a module (static, dynamic and type-only). */
