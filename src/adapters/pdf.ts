@@ -5,7 +5,7 @@ import type { ByteReader } from '../core/source.js';
 import type { DetectOptions, Finding, Format, Layer } from '../core/types.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
-import { fontBytes, fontkit, fontRuns } from '../formats/pdf-fonts.js';
+import { fontBytes, fontkit, fontRuns } from '../disclosure/pdf-fonts.js';
 import { buildIncrementalUpdate, isEncrypted, readPdfTail, type UpdateObject } from '../formats/pdf.js';
 import { encryptedError, openWithPdfJs, pdfJsCall } from '../media/pdfjs.js';
 import { findingsFromXmp, mergeXmp, parseXmp, NS, getProperty, valueText } from '../metadata/xmp.js';

@@ -4,7 +4,7 @@ import opentype from 'opentype.js';
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_FONTS_DIR, catalogueCodePoints, FONT_WEIGHTS, fontSubsets, FULL_CJK_FONT_PACKAGE, missingGlyphHint } from '../../src/disclosure/font-files.js';
 import { fontFor } from '../../src/disclosure/fonts.js';
-import { fontRuns } from '../../src/formats/pdf-fonts.js';
+import { fontRuns } from '../../src/disclosure/pdf-fonts.js';
 import { ROOT } from '../helpers.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[]; dependencies: Record<string, string> };

@@ -15,7 +15,7 @@ import { renderPlan } from '../../src/core/edit.js';
 import { makeProvenance } from '../../src/core/provenance.js';
 import { BufferReader } from '../../src/core/source.js';
 import type { Format } from '../../src/core/types.js';
-import { fontRuns } from '../../src/formats/pdf-fonts.js';
+import { fontRuns } from '../../src/disclosure/pdf-fonts.js';
 import { buildIncrementalUpdate, readPdfTail } from '../../src/formats/pdf.js';
 import { TextLabeller, TEXT_FLAVOURS, type TextFlavour } from '../../src/formats/text.js';
 import type { AvMetadataWrite } from '../../src/formats/types.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Fontkit from '@pdf-lib/fontkit';
 import { TamgaError } from '../core/errors.js';
-import { fontSubsets, missingGlyphHint } from '../disclosure/font-files.js';
+import { fontSubsets, missingGlyphHint } from './font-files.js';
 
 /**
  * Font files for the PDF stamp: the Noto subset files tamga ships (src/disclosure/font-files.ts),
