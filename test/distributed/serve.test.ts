@@ -169,7 +169,8 @@ describe('tamga serve: the labelling service over HTTP', () => {
     labelForm.append('visible', 'false');
     labelForm.append('provider', 'Example AI LLP');
     labelForm.append('file', new Blob([png]), 'gen.png');
-    const r = await fetch(`${svc.url}/label?policy=eu`, { method: 'POST', body: labelForm });
+    // No policy named: eu would refuse metadata alone (POLICY_UNMET); the form's fields are the label options.
+    const r = await fetch(`${svc.url}/label`, { method: 'POST', body: labelForm });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('image/png');
     const found = await detect(new Uint8Array(await r.arrayBuffer()));
@@ -262,10 +263,14 @@ describe('tamga serve: the labelling service over HTTP', () => {
         const found = await detect(out, { trustAnchors: chain.rootPem, watermarkKey: key });
         expect(found.findings.find((f) => f.kind === 'c2pa:manifest')?.value).toMatchObject({ validationState: 'valid' });
         expect(found.findings.some((f) => f.layer === 'watermark')).toBe(true);
-        // c2pa=false leaves it out for one request.
-        const plain = await fetch(`${s.url}/label?policy=eu&visible=false&c2pa=false&watermark=false`, { method: 'POST', body: photo });
+        // c2pa=false and watermark=false leave them out for one request; without a policy named, metadata alone is written.
+        const plain = await fetch(`${s.url}/label?visible=false&c2pa=false&watermark=false`, { method: 'POST', body: photo });
         expect(plain.headers.get('x-tamga-layers')).toBe('metadata');
         await plain.arrayBuffer();
+        // Under eu the same request is refused: nothing detectable would be written.
+        const refused = await fetch(`${s.url}/label?policy=eu&visible=false&c2pa=false&watermark=false`, { method: 'POST', body: photo });
+        expect(refused.status).toBe(422);
+        expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('POLICY_UNMET');
       } finally {
         await s.close();
       }
