@@ -20,13 +20,23 @@ const FORMAT_OF: Record<string, Format> = { '.jpg': 'jpeg', '.png': 'png', '.web
 const demo = (name: string) => readFileSync(join(ROOT, 'fixtures', 'demo', name));
 const provenance = makeProvenance({ generator: 'Stable Diffusion XL/1.0', provider: 'Example AI LLP' });
 
+/** A report without `validatedBy`, the one field that says which reader answered. */
+const bare = (r: Awaited<ReturnType<typeof readC2pa>>) => {
+  if (!r) return r;
+  const { validatedBy: _by, ...rest } = r;
+  return rest;
+};
+
 /** Reads with c2pa-rs only, then with the fast path twice; returns the reports and whether the last was native. */
 async function threeWays(bytes: Uint8Array, format: Format) {
   const slow = await readC2pa(bytes, format, { fast: false });
   const learning = await readC2pa(bytes, format);
   const before = fastC2paStats.fast;
   const answered = await readC2pa(bytes, format);
-  return { slow, learning, answered, native: fastC2paStats.fast > before };
+  const native = fastC2paStats.fast > before;
+  expect(slow?.validatedBy === undefined || slow.validatedBy === 'c2pa-rs').toBe(true);
+  if (answered) expect(answered.validatedBy).toBe(native ? 'native' : 'c2pa-rs');
+  return { slow: bare(slow), learning: bare(learning), answered: bare(answered), native };
 }
 
 let signers: Record<'es256' | 'ps256', C2paSigner>;
@@ -55,7 +65,6 @@ describe('C2PA fast path', () => {
       'nikon-z9-camera-signed.jpg',
       'openai-dalle-puppy.webp',
       'photoshop-genfill-ocsp.jpg',
-      'E-clm-CAICAI-missing-claim.jpg',
       'E-sig-CA-signature-mismatch.jpg',
       'XCA-datahash-mismatch.jpg',
       'cards-tampered.jpg',
@@ -95,7 +104,7 @@ describe('C2PA fast path', () => {
     const bad = Buffer.from(signed);
     bad[bad.length - 10]! ^= 0x04; // in mdat, at the end of the file
     expect((await fastC2paCheck(bad, 'avif')).reason).toBe('bmff hash mismatch');
-    expect(await readC2pa(bad, 'avif')).toEqual(await readC2pa(bad, 'avif', { fast: false }));
+    expect(bare(await readC2pa(bad, 'avif'))).toEqual(bare(await readC2pa(bad, 'avif', { fast: false })));
   });
 
   it('a second file with the same signer and shape is answered natively without asking c2pa-rs', async () => {
@@ -105,7 +114,8 @@ describe('C2PA fast path', () => {
     const slowBefore = fastC2paStats.slow;
     const rb = await readC2pa(b, 'jpeg');
     expect(fastC2paStats.slow).toBe(slowBefore);
-    expect(rb).toEqual(await readC2pa(b, 'jpeg', { fast: false }));
+    expect(rb?.validatedBy).toBe('native');
+    expect(bare(rb)).toEqual(bare(await readC2pa(b, 'jpeg', { fast: false })));
   });
 
   /**
@@ -133,7 +143,7 @@ describe('C2PA fast path', () => {
           if (fast?.validationState === 'invalid') {
             expect(slow?.validationState, `${format} mutant ${i} (${pass})`).toBe('invalid');
             expect(integrityFailure(fast) && integrityFailure(slow), `${format} mutant ${i} (${pass})`).toBe(true);
-          } else expect(fast, `${format} mutant ${i} (${pass})`).toEqual(slow);
+          } else expect(bare(fast), `${format} mutant ${i} (${pass})`).toEqual(bare(slow));
         }
       }
     }
