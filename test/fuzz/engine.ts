@@ -26,6 +26,7 @@ import { signC2pa } from '../../src/metadata/c2pa.js';
 import { localSigner } from '../../src/metadata/cose.js';
 import { CORPUS, ROOT } from '../helpers.js';
 import { mediaTargets } from './media-targets.js';
+import { c2paDifferentialTarget } from './c2pa-targets.js';
 
 export const REGRESSIONS_DIR = join(ROOT, 'fixtures', 'regressions');
 
@@ -237,6 +238,7 @@ async function imageTargets(): Promise<FuzzTarget[]> {
     if (existsSync(p) && statSync(p).size < 256 * 1024) signed.push(readFileSync(p));
   }
   targets.push({ name: 'metadata/c2pa-fast: native store check', seeds: signed, run: async (input) => fastC2paCheck(input, sniff(input)?.format ?? 'jpeg') });
+  targets.push(await c2paDifferentialTarget());
   return targets.filter((t) => t.seeds.length > 0);
 }
 
