@@ -26,11 +26,15 @@ const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) 
 export function parseBoxes(buf: Uint8Array, start = 0, end = buf.length): Box[] {
   const out: Box[] = [];
   for (let at = start; at < end; ) {
-    const size = u32(buf, at);
+    if (end - at < 8) throw new Error(`truncated box at ${at}`);
+    const lbox = u32(buf, at);
+    const header = lbox === 1 ? 16 : 8;
+    const size = lbox === 0 ? end - at : lbox === 1 ? Number(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).readBigUInt64BE(at + 8)) : lbox;
+    if (size < header || at + size > end) throw new Error(`box at ${at} has size ${size}`);
     const type = Buffer.from(buf.subarray(at + 4, at + 8)).toString('latin1');
-    const box: Box = { type };
-    if (type === 'jumb') box.children = parseBoxes(buf, at + 8, at + size);
-    else box.payload = buf.subarray(at + 8, at + size);
+    const box: Box = { type, ...(lbox === 0 ? { framing: 'zero' as const } : lbox === 1 ? { framing: 'xl' as const } : {}) };
+    if (type === 'jumb') box.children = parseBoxes(buf, at + header, at + size);
+    else box.payload = buf.subarray(at + header, at + size);
     out.push(box);
     at += size;
   }
