@@ -109,9 +109,8 @@ export async function fastC2paCheck(asset: Uint8Array, format: Format, trustAnch
       if (!bmffHashMatches(asset, binding)) bail('bmff hash mismatch');
     } else if (!dataHashMatches(asset, active.hardBindings[0]!)) failures.push('assertion.dataHash.mismatch');
     const keyOf = (parts: unknown) => digest('sha256', Buffer.from(JSON.stringify([format, trustAnchors ?? '', parts]))).toString('hex');
-    const credKey = keyOf(checks.map((c) => c.credParts));
     const key = keyOf(checks.map((c) => [c.credParts, c.shapeParts]));
-    const candidate: FastCandidate = { key, credKey, failures: [...new Set(failures)], store: { active_manifest: active.label, manifests: Object.fromEntries(checks.map((c) => [c.label, c.raw])) } };
+    const candidate: FastCandidate = { key, failures: [...new Set(failures)], store: { active_manifest: active.label, manifests: Object.fromEntries(checks.map((c) => [c.label, c.raw])) } };
     return { candidate, ...(failures.length ? { reason: `tampered: ${candidate.failures.join(', ')}` } : {}) };
   } catch (e) {
     // NotFast, JumbfError, DerError, or a CBOR/shape error on a damaged store: c2pa-rs reports it.
