@@ -13,7 +13,7 @@ import { bail, digest } from './c2pa-native.js';
 import type { FastCandidate } from './c2pa-verdicts.js';
 
 export type { FastRawManifest } from './c2pa-claims.js';
-export { fastC2paStats, fastC2paStore, learnC2paVerdict, resetFastC2pa, type FastCandidate, type FastRawStore } from './c2pa-verdicts.js';
+export { answerKey, cachedAnswer, fastC2paStats, fastC2paStore, learnC2paVerdict, rememberAnswer, resetFastC2pa, type FastCandidate, type FastRawStore } from './c2pa-verdicts.js';
 
 /**
  * The C2PA fast path: validates a manifest store natively when it is an intact, canonical one, so

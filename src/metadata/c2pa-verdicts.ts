@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastRawManifest } from './c2pa-claims.js';
 
@@ -92,8 +93,34 @@ export function learnC2paVerdict<R>(c: FastCandidate, c2pa: C2paAnswer, report: 
   else fastC2paStats.pinned++;
 }
 
-/** Forgets every learned verdict (tests). */
+/**
+ * c2pa-rs's answers by the exact bytes it read, so a file seen twice in a scan (copies, re-runs
+ * in `serve`) is read by c2pa-rs once. Its answer depends on those bytes, the trust settings and
+ * the clock (certificate validity at the signing time or now), so the key holds the bytes'
+ * SHA-256, the format, the trust anchors and, for a store the fast path parsed, its candidate key
+ * (which holds every certificate's validity class); for any other store the current minute, so
+ * an answer is never older than a minute.
+ */
+const MAX_ANSWERS = 512;
+const answers = new Map<string, unknown>();
+export function answerKey(bytes: Uint8Array, format: string, trustAnchors: string | undefined, candidate: FastCandidate | undefined): string {
+  return createHash('sha256')
+    .update(JSON.stringify([format, trustAnchors ?? '', candidate?.key ?? Math.floor(Date.now() / 60_000)]))
+    .update(bytes)
+    .digest('hex');
+}
+export function cachedAnswer<T>(key: string): T | undefined {
+  const a = answers.get(key) as T | undefined;
+  return a === undefined ? undefined : structuredClone(a);
+}
+export function rememberAnswer(key: string, answer: unknown): void {
+  if (answers.size >= MAX_ANSWERS) answers.delete(answers.keys().next().value!);
+  answers.set(key, structuredClone(answer));
+}
+
+/** Forgets every learned verdict and remembered answer (tests). */
 export function resetFastC2pa(): void {
   learned.clear();
+  answers.clear();
   Object.assign(fastC2paStats, { fast: 0, learned: 0, pinned: 0, slow: 0 });
 }

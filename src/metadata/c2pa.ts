@@ -6,7 +6,7 @@ import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
 import type { C2paLabelOptions, Finding, Format } from '../core/types.js';
 import { TOOL_ID, VERSION } from '../version.js';
-import { fastC2paCandidate, fastC2paStats, fastC2paStore, learnC2paVerdict } from './c2pa-fast.js';
+import { answerKey, cachedAnswer, fastC2paCandidate, fastC2paStats, fastC2paStore, learnC2paVerdict, rememberAnswer } from './c2pa-fast.js';
 import { COSE_ALGORITHMS, coseReserveSize, coseSign1, localSigner, pemCertificates, type C2paSigner } from './cose.js';
 
 /**
@@ -335,15 +335,21 @@ export async function readC2pa(bytes: Uint8Array, format: Format, opts: C2paRead
   const candidate = opts.fast === false ? undefined : await fastC2paCandidate(bytes, format, opts.trustAnchors);
   const fast = candidate && fastC2paStore(candidate);
   if (fast) return { ...reportFromStore(fast), validatedBy: 'native' };
+  const memo = opts.fast === false ? undefined : answerKey(bytes, format, opts.trustAnchors, candidate);
+  const seen = memo && cachedAnswer<{ report: C2paManifestReport | undefined }>(memo);
+  if (seen) return seen.report;
   fastC2paStats.slow++;
+  let report: C2paManifestReport | undefined;
   try {
     const store = await readManifestStore(bytes, format, opts);
     if (store && candidate) learnC2paVerdict(candidate, store as RawStore, (s) => reportFromStore(s as RawStore));
-    return store && { ...reportFromStore(store as RawStore), validatedBy: 'c2pa-rs' };
+    report = store && { ...reportFromStore(store as RawStore), validatedBy: 'c2pa-rs' };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return { validationState: 'invalid', digitalSourceTypes: [], actions: [], statusCodes: [], manifests: 0, error: msg, validatedBy: 'c2pa-rs' };
+    report = { validationState: 'invalid', digitalSourceTypes: [], actions: [], statusCodes: [], manifests: 0, error: msg, validatedBy: 'c2pa-rs' };
   }
+  if (memo) rememberAnswer(memo, { report });
+  return report;
 }
 
 /** The `c2pa:manifest` finding for a store, or nothing when the asset has none. */
