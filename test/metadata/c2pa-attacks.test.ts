@@ -8,6 +8,8 @@ import { makeDevChain, type DevChain } from '../../src/metadata/c2pa-devcert.js'
 import { readC2pa, signC2pa, type C2paReadOptions } from '../../src/metadata/c2pa.js';
 import { localSigner, pemCertificates } from '../../src/metadata/cose.js';
 import { corpusFile, hasCorpus, ROOT } from '../helpers.js';
+import { makeTestTsa, makeTimeStampToken } from './test-tsa.js';
+import { sigStructure } from '../../src/metadata/cose.js';
 import { appendMapEntry, child, claimCbor, decodeKeepingKeys, encode, labelOf, mutate, parseBoxes, pngStore, readCose, sigCbor, signClaim, withPngStore, writeCose, type Box } from './c2pa-mutants.js';
 
 /**
@@ -200,6 +202,36 @@ describe('C2PA attacks of issue 17: c2pa-rs\'s answer in every read order', () =
         cbor.payload = writeCose(cose);
       });
       await inEveryOrder(mutant, genuine, 'jpeg', {});
+    });
+  });
+
+  describe('time stamps from an untrusted TSA (a test TSA nobody trusts)', () => {
+    /** The active signature with `headers` added in front, the token over what c2pa-rs countersigns. */
+    const stamped = async (headers: ('sigTst' | 'sigTst2' | 'junk')[]) => {
+      const tsa = await makeTestTsa();
+      const store = parseBoxes(pngStore(base))[0]!;
+      const cose = readCose(sigCbor(active(store)).payload!);
+      const claim = claimCbor(active(store)).payload!;
+      const entries: [string, unknown][] = [];
+      for (const h of headers) {
+        const val = h === 'junk' ? new Uint8Array(40).fill(0x30) : await makeTimeStampToken(tsa, sigStructure('CounterSignature', cose.protectedBytes, h === 'sigTst' ? claim : encode(cose.signature)));
+        entries.push([h === 'junk' ? 'sigTst' : h, new Map([['tstTokens', [new Map([['val', val]])]]])]);
+      }
+      return mutate(base, 'png', (s) => {
+        const cbor = sigCbor(active(s));
+        const c = readCose(cbor.payload!);
+        c.unprotected = new Map([...entries, ...c.unprotected]);
+        cbor.payload = writeCose(c);
+      });
+    };
+    it.each([
+      ['a sound sigTst2 token', ['sigTst2']],
+      ['a sound sigTst token (over the claim)', ['sigTst']],
+      ['a junk sigTst before a sound sigTst2', ['junk', 'sigTst2']],
+    ] as const)('%s', async (_name, headers) => {
+      const mutant = await stamped([...headers]);
+      await inEveryOrder(mutant, sibling, 'png', opts);
+      if (headers.length > 1) for (const r of (await inEveryOrder(mutant, sibling, 'png', opts)).reads) expect(r?.validatedBy).toBe('c2pa-rs');
     });
   });
 });
