@@ -275,7 +275,10 @@ function claimFields(c: Record<string, unknown>, v2: boolean): { refs: HashedUri
     if (c[k] === undefined ? required : typeof c[k] !== 'string' || !(c[k] as string).length) bail(`claim ${k} missing or not text`);
   };
   for (const k of ['instanceID', 'signature']) text(k, true);
-  for (const k of ['dc:title', 'alg', 'alg_soft']) text(k, false);
+  for (const k of ['dc:title', 'alg']) text(k, false);
+  // c2pa-rs refuses a claim whose hash algorithm it does not know, whether or not a hashed URI uses it.
+  if (c.alg !== undefined && !HASHES.has(c.alg as string)) bail(`claim alg ${String(c.alg)}`);
+  if (c.alg_soft !== undefined) bail('claim alg_soft');
   if (c.redacted_assertions !== undefined && !(Array.isArray(c.redacted_assertions) && !c.redacted_assertions.length)) bail('redacted assertions');
   if (c.metadata !== undefined) bail('claim metadata');
   const raw: FastRawManifest = { assertions: [] };

@@ -8,7 +8,9 @@ import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
 import { readC2pa, signC2pa, type C2paManifestReport } from '../../src/metadata/c2pa.js';
 import { localSigner, pemCertificates } from '../../src/metadata/cose.js';
 import { CORPUS, ROOT } from '../helpers.js';
-import { claimCbor, decodeKeepingKeys, encode, labelOf, mutate as mutateStore, readCose, sigCbor, writeCose, type Box } from '../metadata/c2pa-mutants.js';
+import { claimCbor, decodeKeepingKeys, encode, jpegStore, labelOf, mutate as mutateStore, parseBoxes, pngStore, readCose, sigCbor, signClaim, writeCose, type Box } from '../metadata/c2pa-mutants.js';
+import { makeTestTsa, makeTimeStampToken } from '../metadata/test-tsa.js';
+import { sigStructure } from '../../src/metadata/cose.js';
 import type { FuzzTarget, Mutator, Rand } from './engine.js';
 
 /**
@@ -25,7 +27,13 @@ const bare = (r: C2paManifestReport | undefined) => {
   return rest;
 };
 
-type StoreEdit = (store: Box, r: Rand, ctx: { chain: Uint8Array[] }) => void;
+type StoreEdit = (store: Box, r: Rand, ctx: Ctx) => void;
+/** What edits under the signature need: the test chain and key (re-signing) and sound tokens from an untrusted test TSA. */
+interface Ctx {
+  chain: Uint8Array[];
+  keyPem: string;
+  tokens: Map<string, Uint8Array>;
+}
 
 const manifestOf = (s: Box, r: Rand): Box => {
   const ms = s.children!.slice(1);
@@ -99,6 +107,49 @@ const STORE_EDITS: [string, StoreEdit][] = [
     else claim.set(k, r.pick([new Map(), [], 0, '', null]));
     c.payload = encode(claim);
   }],
+  ['claim: drop, retype or add a field, re-signed', (s, r, { keyPem }) => {
+    const m = s.children!.at(-1)!;
+    const c = claimCbor(m);
+    const claim = decodeKeepingKeys(c.payload!) as Map<string | number, unknown>;
+    const k = r.pick([...claim.keys(), 'x-extra', 33]);
+    const roll = r.next();
+    if (roll < 0.4) claim.delete(k);
+    else if (roll < 0.8) claim.set(k, r.pick([new Map(), [], 0, '', null, 'text', new Map([['name', 1]])]));
+    else claim.set(k, claim.get(k) ?? 'x');
+    c.payload = encode(claim);
+    const cbor = sigCbor(m);
+    const cose = readCose(cbor.payload!);
+    cose.signature = signClaim(keyPem, cose.protectedBytes, c.payload);
+    cbor.payload = writeCose(cose);
+  }],
+  ['cose: re-sign with the chain moved or doubled', (s, r, { keyPem, chain }) => {
+    const m = s.children!.at(-1)!;
+    const cbor = sigCbor(m);
+    const cose = readCose(cbor.payload!);
+    const forms: [Map<number | string, unknown>, [number | string, unknown] | undefined][] = [
+      [new Map([[1, -7]]), ['x5chain', chain]],
+      [new Map([[1, -7]]), [33, chain]],
+      [new Map<number | string, unknown>([[1, -7], ['x5chain', chain]]), undefined],
+      [new Map<number | string, unknown>([[1, -7], [33, chain[0]!]]), ['x5chain', chain[0]!]],
+      [new Map<number | string, unknown>([[1, -7], [33, chain]]), undefined],
+    ];
+    const [p, u] = r.pick(forms);
+    cose.protectedBytes = encode(p);
+    cose.signature = signClaim(keyPem, cose.protectedBytes, claimCbor(m).payload!);
+    if (u) cose.unprotected.set(u[0], u[1]);
+    cbor.payload = writeCose(cose);
+  }],
+  ['cose: a sound token from an untrusted TSA', (s, r, { tokens }) => {
+    const m = s.children!.at(-1)!;
+    const cbor = sigCbor(m);
+    const cose = readCose(cbor.payload!);
+    const header = r.pick(['sigTst', 'sigTst2']);
+    const token = tokens.get(Buffer.from(cose.signature).toString('hex') + header);
+    if (!token) return;
+    const entry: [string, unknown] = [header, new Map([['tstTokens', [new Map([['val', token]])]]])];
+    cose.unprotected = r.next() < 0.5 ? new Map([entry, ...cose.unprotected]) : new Map([...cose.unprotected, entry]);
+    cbor.payload = writeCose(cose);
+  }],
   ['store: move the active manifest', (s) => {
     const ms = s.children!.splice(1);
     if (ms.length > 1) s.children!.push(...ms.slice(1), ms[0]!);
@@ -119,13 +170,26 @@ export async function c2paDifferentialTarget(): Promise<FuzzTarget> {
     const p = join(CORPUS, rel);
     if (existsSync(p)) seeds.push(readFileSync(p));
   }
+  // Sound tokens from a TSA nobody trusts over each tamga seed's signature, in both headers' forms.
+  const tsa = await makeTestTsa();
+  const tokens = new Map<string, Uint8Array>();
+  for (const seed of seeds.slice(0, 4)) {
+    const format = sniff(seed)!.format as 'png' | 'jpeg';
+    const store = parseBoxes(format === 'png' ? pngStore(seed) : jpegStore(seed))[0]!;
+    const m = store.children!.at(-1)!;
+    const cose = readCose(sigCbor(m).payload!);
+    const id = Buffer.from(cose.signature).toString('hex');
+    tokens.set(id + 'sigTst', await makeTimeStampToken(tsa, sigStructure('CounterSignature', cose.protectedBytes, claimCbor(m).payload!)));
+    tokens.set(id + 'sigTst2', await makeTimeStampToken(tsa, sigStructure('CounterSignature', cose.protectedBytes, encode(cose.signature))));
+  }
+  const ctx: Ctx = { chain: certs, keyPem: chain.keyPem, tokens };
   const mutators: Mutator[] = STORE_EDITS.map(([name, edit]) => ({
     name,
     mutate: (b, r) => {
       const format = sniff(b)?.format;
       if (format !== 'png' && format !== 'jpeg') return b;
       try {
-        return mutateStore(b, format, (s) => edit(s, r, { chain: certs }));
+        return mutateStore(b, format, (s) => edit(s, r, ctx));
       } catch {
         return b; // the edit did not apply, or the store cannot be fitted back to its length
       }
@@ -136,6 +200,8 @@ export async function c2paDifferentialTarget(): Promise<FuzzTarget> {
     name: 'metadata/c2pa: differential against c2pa-rs',
     seeds,
     mutators,
+    // Mostly store-level edits; byte-level damage is the other C2PA target's job, but some is mixed in.
+    mutatorShare: 0.8,
     async run(input) {
       const format = sniff(input)?.format;
       if (!format) return;

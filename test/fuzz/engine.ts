@@ -140,6 +140,8 @@ export interface FuzzTarget {
   seeds: Uint8Array[];
   /** Mutations that know this target's layout (box sizes, nesting...), mixed in with the generic ones. */
   mutators?: Mutator[];
+  /** How often a step uses one of `mutators` rather than a generic one (default 0.35). */
+  mutatorShare?: number;
   run(input: Uint8Array): Promise<unknown>;
 }
 
@@ -294,7 +296,7 @@ export function mutate(target: FuzzTarget, r: Rand): { input: Uint8Array; steps:
   let input: Uint8Array = r.pick(target.seeds);
   const steps: string[] = [];
   for (let n = 1 + r.int(3); n > 0; n--) {
-    const m = target.mutators?.length && r.next() < 0.35 ? r.pick(target.mutators) : r.pick(MUTATORS);
+    const m = target.mutators?.length && r.next() < (target.mutatorShare ?? 0.35) ? r.pick(target.mutators) : r.pick(MUTATORS);
     steps.push(m.name);
     input = m.mutate(input, r, r.pick(target.seeds));
   }

@@ -112,6 +112,9 @@ const PNG_ATTACKS: [string, (store: Box) => void, { native?: boolean } | undefin
   ['a claim without instanceID', (s) => editClaim(s, (c) => void c.delete('instanceID')), undefined],
   ['an empty claim_generator_info', (s) => editClaim(s, (c) => void c.set('claim_generator_info', new Map())), undefined],
   ['an unknown claim field', (s) => editClaim(s, (c) => void c.set('x-extra', 1)), undefined],
+  // Found by the differential fuzz target: no hashed URI used the claim's alg, c2pa-rs still refuses it.
+  ['an unknown claim alg', (s) => editClaim(s, (c) => void c.set('alg', 'text')), undefined],
+  ['a claim alg that is not text', (s) => editClaim(s, (c) => void c.set('alg', 0)), undefined],
   ['a second claim box', (s) => duplicateChild(s, 'c2pa.claim.v2'), undefined],
   ['a second signature box', (s) => {
     duplicateChild(s, 'c2pa.signature');
