@@ -180,7 +180,7 @@ function chainOf(cose: CoseSign1, unprotectedAllowed: boolean): { chain: Uint8Ar
 const signerKey = (chain: Uint8Array[]) => (certificateInfo(chain[0]!) ?? bail('signing certificate does not parse')).publicKey;
 
 const TST_CONTAINER_FIELDS = new Set(['tstTokens']);
-async function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, credParts: unknown[], failures: string[]): Promise<VerifiedTimeStamp | undefined> {
+function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes: Uint8Array, credParts: unknown[], failures: string[]): VerifiedTimeStamp | undefined {
   const cose = coseOf(contentOf(buf, sigBox, 'cbor'));
   const u = cose.unprotected;
   const { chain, placement } = chainOf(cose, true);
@@ -197,7 +197,7 @@ async function checkSignature(buf: Uint8Array, sigBox: JumbfSuperbox, claimBytes
     const token = tokens.length === 1 && tokens[0] instanceof Map && tokens[0].size === 1 ? bytesOf(tokens[0].get('val')) : undefined;
     if (!token) bail('sigTst must hold one token');
     const data = tstHeader === 'sigTst' ? claimBytes : new Encoder({ tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]).encode(cose.signature);
-    const verified = (await verifyTimeStampToken(token!, sigStructure('CounterSignature', cose.protectedBytes, data))) ?? bail('time stamp does not verify');
+    const verified = verifyTimeStampToken(token!, sigStructure('CounterSignature', cose.protectedBytes, data)) ?? bail('time stamp does not verify');
     // A sound token over other data (the claim changed after it was stamped): c2pa-rs goes on
     // without a signing time and checks the certificates against now.
     if (verified.imprintMatches) ts = verified;
@@ -312,7 +312,7 @@ function manifestParts(m: JumbfSuperbox): { assertionStore: JumbfSuperbox; claim
   };
 }
 
-export async function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, manifests: JumbfSuperbox[]): Promise<ManifestCheck> {
+export function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSuperbox, manifests: JumbfSuperbox[]): ManifestCheck {
   const label = m.label ?? bail('manifest without a label');
   // The label is outside every hash and signature, and c2pa-rs parses it: only the two standard URN forms.
   if (!MANIFEST_LABEL.test(label)) bail(`manifest label ${JSON.stringify(label)}`);
@@ -392,7 +392,7 @@ export async function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: Ju
   for (const a of assertionStore.children) if (!referenced.has(a)) bail(`assertion ${a.label} not in the claim`);
   if (assertionStore.contents.length) bail('content boxes in the assertion store');
 
-  const ts = await checkSignature(buf, sigBox, claimBytes, credParts, failures);
+  const ts = checkSignature(buf, sigBox, claimBytes, credParts, failures);
   for (const identity of identities) checkCawgIdentity(identity, refs, credParts, ts?.ms);
   if (ts) raw.signature_info = { time: ts.time };
   return { label, raw, credParts, shapeParts, failures, hardBindings, ingredientManifests };

@@ -93,8 +93,7 @@ export async function fastC2paCheck(asset: Uint8Array, format: Format, trustAnch
     const manifests = store.children;
     if (!manifests.length || manifests.some((m) => uuidType(m) !== 'c2ma')) bail('no manifests, or an update manifest');
     if (new Set(manifests.map((m) => m.label)).size !== manifests.length) bail('two manifests with one label');
-    const checks: ManifestCheck[] = [];
-    for (const m of manifests) checks.push(await checkManifest(buf, store, m, manifests));
+    const checks = manifests.map((m) => checkManifest(buf, store, m, manifests));
     const active = checks.at(-1)!;
     // A manifest the active one does not reach is no evidence; c2pa-rs reports such stores.
     if (reachable(checks, manifests).size !== manifests.length) bail('a manifest the active manifest does not reference');

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertStrictCbor } from '../../src/metadata/cbor-strict.js';
-import { generalizedTime, rfc3339, verifyTimeStampToken } from '../../src/metadata/c2pa-timestamp.js';
+import { rfc3339, verifyTimeStampToken, type VerifiedTimeStamp } from '../../src/metadata/c2pa-timestamp.js';
+import { derAt, derChildren, derGeneralizedTime, derOid } from '../../src/metadata/der.js';
 import { jpegC2paStore } from '../../src/formats/jpeg.js';
 import { corpusFile, hasCorpus } from '../helpers.js';
 import { decodeKeepingKeys, parseBoxes } from './c2pa-mutants.js';
-import { makeTestTsa, makeTimeStampToken, type TestTsa } from './test-tsa.js';
+import { makeTestTsa, makeTimeStampToken, timeStampSchemasLoaded, type TestTsa } from './test-tsa.js';
 
 /** RFC 3161 tokens (CMS SignedData over a TSTInfo) as the C2PA fast path reads them, and the strict CBOR check. */
 
@@ -18,35 +19,36 @@ const data = Buffer.from('countersignature data');
 
 describe('RFC 3161 time-stamp tokens', () => {
   it('a sound token over the data: imprint, time and the TSA certificate', async () => {
-    const v = await verifyTimeStampToken(await makeTimeStampToken(tsa, data, { genTime: '20260101120000Z' }), data);
+    const v = verifyTimeStampToken(await makeTimeStampToken(tsa, data, { genTime: '20260101120000Z' }), data);
     expect(v).toMatchObject({ imprintMatches: true, time: '2026-01-01T12:00:00+00:00', ms: Date.UTC(2026, 0, 1, 12) });
     expect(Buffer.from(v!.certificates[0]!)).toEqual(Buffer.from(tsa.certDer));
   });
   it('a sound token over other data: imprintMatches false', async () => {
-    expect((await verifyTimeStampToken(await makeTimeStampToken(tsa, data), Buffer.from('other')))?.imprintMatches).toBe(false);
+    expect((verifyTimeStampToken(await makeTimeStampToken(tsa, data), Buffer.from('other')))?.imprintMatches).toBe(false);
   });
   it('the fraction of genTime as c2pa-rs prints it', async () => {
-    expect((await verifyTimeStampToken(await makeTimeStampToken(tsa, data, { genTime: '20260101120000.5Z' }), data))?.time).toBe('2026-01-01T12:00:00.500+00:00');
-    expect(rfc3339(generalizedTime(Buffer.concat([Uint8Array.of(0x18, 22), Buffer.from('20260101120000.123456Z')]))!)).toBe('2026-01-01T12:00:00.123456+00:00');
-    expect(generalizedTime(Buffer.concat([Uint8Array.of(0x18, 13), Buffer.from('202601011200Z')]))).toBeUndefined();
-    expect(generalizedTime(Buffer.concat([Uint8Array.of(0x17, 15), Buffer.from('20260101120000Z')]))).toBeUndefined();
+    expect((verifyTimeStampToken(await makeTimeStampToken(tsa, data, { genTime: '20260101120000.5Z' }), data))?.time).toBe('2026-01-01T12:00:00.500+00:00');
+    const gt = (tag: number, s: string) => derGeneralizedTime(derAt(Buffer.concat([Uint8Array.of(tag, s.length), Buffer.from(s)])));
+    expect(rfc3339(gt(0x18, '20260101120000.123456Z')!)).toBe('2026-01-01T12:00:00.123456+00:00');
+    expect(gt(0x18, '202601011200Z')).toBeUndefined();
+    expect(gt(0x17, '20260101120000Z')).toBeUndefined();
   });
   it('a TimeStampResp: granted is read, a rejection is not', async () => {
-    expect((await verifyTimeStampToken(await makeTimeStampToken(tsa, data, { response: 0 }), data))?.imprintMatches).toBe(true);
-    expect(await verifyTimeStampToken(await makeTimeStampToken(tsa, data, { response: 2 }), data)).toBeUndefined();
+    expect((verifyTimeStampToken(await makeTimeStampToken(tsa, data, { response: 0 }), data))?.imprintMatches).toBe(true);
+    expect(verifyTimeStampToken(await makeTimeStampToken(tsa, data, { response: 2 }), data)).toBeUndefined();
   });
   it('refuses a wrong messageDigest, a changed signature, trailing bytes and non-DER lengths', async () => {
-    expect(await verifyTimeStampToken(await makeTimeStampToken(tsa, data, { badMessageDigest: true }), data)).toBeUndefined();
+    expect(verifyTimeStampToken(await makeTimeStampToken(tsa, data, { badMessageDigest: true }), data)).toBeUndefined();
     const good = Buffer.from(await makeTimeStampToken(tsa, data));
     const sigAt = good.length - 20; // inside the ECDSA signature, the token's last field
     const flipped = Buffer.from(good);
     flipped[sigAt]! ^= 1;
-    expect(await verifyTimeStampToken(flipped, data)).toBeUndefined();
-    expect(await verifyTimeStampToken(Buffer.concat([good, Uint8Array.of(0)]), data)).toBeUndefined();
+    expect(verifyTimeStampToken(flipped, data)).toBeUndefined();
+    expect(verifyTimeStampToken(Buffer.concat([good, Uint8Array.of(0)]), data)).toBeUndefined();
     // The outer SEQUENCE's length in a longer form than DER allows (BER).
     const lenBytes = good[1]! & 0x7f;
     const ber = Buffer.concat([Uint8Array.of(0x30, 0x80 | (lenBytes + 1), 0), good.subarray(2)]);
-    expect(await verifyTimeStampToken(ber, data)).toBeUndefined();
+    expect(verifyTimeStampToken(ber, data)).toBeUndefined();
   });
   it.skipIf(!hasCorpus)('the tokens of corpus files verify (sigTst and sigTst2)', async () => {
     for (const name of ['C-capture-cawg.jpg', 'C-algorithmic.jpg']) {
@@ -57,8 +59,54 @@ describe('RFC 3161 time-stamp tokens', () => {
       const header = (cose[1].get('sigTst2') ?? cose[1].get('sigTst')) as Map<string, Map<string, Uint8Array>[]>;
       const token = header.get('tstTokens')![0]!.get('val')!;
       // Over the wrong data the token still verifies as a token, but does not stamp it.
-      expect((await verifyTimeStampToken(token, Buffer.from('not the claim')))?.imprintMatches, name).toBe(false);
+      const v = verifyTimeStampToken(token, Buffer.from('not the claim'));
+      expect(v?.imprintMatches, name).toBe(false);
+      await expectSchemasAgree(token, v!);
     }
+  });
+  it('agrees with the @peculiar/asn1-cms schemas on the time, the certificates and the encoding', async () => {
+    for (const genTime of ['20260101120000Z', '20260101120000.25Z']) {
+      const token = await makeTimeStampToken(tsa, data, { genTime });
+      await expectSchemasAgree(token, verifyTimeStampToken(token, data)!);
+    }
+  });
+});
+
+/** The schema parse of `token` gives the same genTime and certificates, and writes the token back byte for byte (it is DER). */
+async function expectSchemasAgree(token: Uint8Array, v: VerifiedTimeStamp): Promise<void> {
+  const { schema, cms, TSTInfo, TimeStampResp } = await timeStampSchemasLoaded();
+  const { AsnConvert } = schema;
+  // sigTst holds a TimeStampResp, sigTst2 the bare token.
+  const first = token[1]! & 0x80 ? 2 + (token[1]! & 0x7f) : 2;
+  const outer = token[first] === 0x30 ? AsnConvert.parse(token, TimeStampResp) : AsnConvert.parse(token, cms.ContentInfo);
+  expect(Buffer.from(AsnConvert.serialize(outer))).toEqual(Buffer.from(token));
+  const ci = outer instanceof TimeStampResp ? outer.timeStampToken! : (outer as InstanceType<typeof cms.ContentInfo>);
+  const sd = AsnConvert.parse(ci.content, cms.SignedData);
+  const tst = AsnConvert.parse(sd.encapContentInfo.eContent!.single!.buffer, TSTInfo);
+  const gen = derGeneralizedTime(derAt(new Uint8Array(tst.genTime)))!;
+  expect(v.time).toBe(rfc3339(gen));
+  const certs = (sd.certificates ?? []).map((c) => Buffer.from(AsnConvert.serialize(c.certificate!)));
+  expect(new Set(v.certificates.map((c) => Buffer.from(c).toString('hex')))).toEqual(new Set(certs.map((c) => c.toString('hex'))));
+}
+
+describe('DER reader', () => {
+  const hex = (h: string) => Buffer.from(h.replace(/\s/g, ''), 'hex');
+  it('reads elements, children and OIDs', () => {
+    const seq = derAt(hex('30 06 06 01 2a 02 01 05'));
+    expect(derChildren(seq).map((c) => c.tag)).toEqual([0x06, 0x02]);
+    expect(derOid(derAt(hex('06 09 60 86 48 01 65 03 04 02 01')))).toBe('2.16.840.1.101.3.4.2.1');
+    expect(derAt(hex(`04 81 80 ${'00'.repeat(128)}`)).end).toBe(131);
+  });
+  it.each([
+    ['a long-form length under 128', '04 81 05 0102030405'],
+    ['a length with a leading zero octet', `04 82 0080 ${'00'.repeat(128)}`],
+    ['an indefinite length', '30 80 0000'],
+    ['a high tag number', '1f 81 00'],
+    ['an element past its parent', '30 03 04 05 00'],
+    ['a truncated header', '30'],
+  ])('refuses %s', (_what, h) => {
+    const b = hex(h);
+    expect(() => derChildren(derAt(b))).toThrow();
   });
 });
 

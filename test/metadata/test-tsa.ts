@@ -1,5 +1,89 @@
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { timeStampSchemasLoaded } from '../../src/metadata/c2pa-timestamp.js';
+
+type Schema = typeof import('@peculiar/asn1-schema');
+type Cms = typeof import('@peculiar/asn1-cms');
+type X509 = typeof import('@peculiar/asn1-x509');
+
+/** TSTInfo, MessageImprint, Accuracy, PKIStatusInfo and TimeStampResp (RFC 3161 §2.4.2) as @peculiar/asn1-schema classes. */
+function timeStampSchemas(schema: Schema, x509: X509, cms: Cms) {
+  const { AsnArray, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString, AsnIntegerArrayBufferConverter } = schema;
+  const prop = (opts: Parameters<typeof AsnProp>[0], cls: { prototype: object }, name: string) => AsnProp(opts)(cls.prototype, name);
+
+  class MessageImprint {
+    hashAlgorithm = new x509.AlgorithmIdentifier();
+    hashedMessage = new OctetString();
+    constructor(params: Partial<MessageImprint> = {}) {
+      Object.assign(this, params);
+    }
+  }
+  prop({ type: x509.AlgorithmIdentifier }, MessageImprint, 'hashAlgorithm');
+  prop({ type: OctetString }, MessageImprint, 'hashedMessage');
+
+  class Accuracy {
+    seconds?: number;
+    millis?: number;
+    micros?: number;
+  }
+  prop({ type: AsnPropTypes.Integer, optional: true }, Accuracy, 'seconds');
+  prop({ type: AsnPropTypes.Integer, context: 0, implicit: true, optional: true }, Accuracy, 'millis');
+  prop({ type: AsnPropTypes.Integer, context: 1, implicit: true, optional: true }, Accuracy, 'micros');
+
+  class TSTInfo {
+    version = 1;
+    policy = '';
+    messageImprint = new MessageImprint();
+    serialNumber = new ArrayBuffer(0);
+    /** The GeneralizedTime element as written (its fraction, which a Date would round to milliseconds, is reported). */
+    genTime = new ArrayBuffer(0);
+    accuracy?: Accuracy;
+    ordering?: boolean;
+    nonce?: ArrayBuffer;
+    tsa?: InstanceType<typeof x509.GeneralName>;
+    extensions?: InstanceType<typeof x509.Extensions>;
+    constructor(params: Partial<TSTInfo> = {}) {
+      Object.assign(this, params);
+    }
+  }
+  prop({ type: AsnPropTypes.Integer }, TSTInfo, 'version');
+  prop({ type: AsnPropTypes.ObjectIdentifier }, TSTInfo, 'policy');
+  prop({ type: MessageImprint }, TSTInfo, 'messageImprint');
+  prop({ type: AsnPropTypes.Integer, converter: AsnIntegerArrayBufferConverter }, TSTInfo, 'serialNumber');
+  prop({ type: AsnPropTypes.Any }, TSTInfo, 'genTime');
+  prop({ type: Accuracy, optional: true }, TSTInfo, 'accuracy');
+  prop({ type: AsnPropTypes.Boolean, optional: true }, TSTInfo, 'ordering');
+  prop({ type: AsnPropTypes.Integer, converter: AsnIntegerArrayBufferConverter, optional: true }, TSTInfo, 'nonce');
+  prop({ type: x509.GeneralName, context: 0, optional: true }, TSTInfo, 'tsa');
+  prop({ type: x509.Extensions, context: 1, implicit: true, optional: true }, TSTInfo, 'extensions');
+
+  class PKIStatusInfo {
+    status = 0;
+    statusString?: string[];
+    failInfo?: ArrayBuffer;
+  }
+  prop({ type: AsnPropTypes.Integer }, PKIStatusInfo, 'status');
+  prop({ type: AsnPropTypes.Utf8String, repeated: 'sequence', optional: true }, PKIStatusInfo, 'statusString');
+  prop({ type: AsnPropTypes.BitString, optional: true }, PKIStatusInfo, 'failInfo');
+
+  class TimeStampResp {
+    status = new PKIStatusInfo();
+    timeStampToken?: InstanceType<typeof cms.ContentInfo>;
+  }
+  prop({ type: PKIStatusInfo }, TimeStampResp, 'status');
+  prop({ type: cms.ContentInfo, optional: true }, TimeStampResp, 'timeStampToken');
+  /** SignerInfo's signed attributes as the SET OF that is signed (CMS §5.4), for re-encoding them. */
+  class SignedAttributes extends AsnArray<InstanceType<typeof cms.Attribute>> {}
+  AsnType({ type: AsnTypeTypes.Set, itemType: cms.Attribute })(SignedAttributes);
+  return { MessageImprint, TSTInfo, PKIStatusInfo, TimeStampResp, SignedAttributes };
+}
+
+
+async function loadSchemas() {
+  const [schema, cms, x509] = await Promise.all([import('@peculiar/asn1-schema'), import('@peculiar/asn1-cms'), import('@peculiar/asn1-x509')]);
+  return { schema, cms, x509, ...timeStampSchemas(schema, x509, cms) };
+}
+let schemas: ReturnType<typeof loadSchemas> | undefined;
+/** The @peculiar CMS schemas and the RFC 3161 ones declared here: tokens are built with them, and the native reader checked against them. */
+export const timeStampSchemasLoaded = (): ReturnType<typeof loadSchemas> => (schemas ??= loadSchemas());
 
 /**
  * A test time-stamp authority: an EC P-256 key with a self-signed certificate (EKU timeStamping)
