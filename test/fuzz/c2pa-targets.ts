@@ -5,10 +5,10 @@ import { makeProvenance } from '../../src/core/provenance.js';
 import { sniff } from '../../src/core/sniff.js';
 import { resetFastC2pa } from '../../src/metadata/c2pa-fast.js';
 import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
-import { readC2pa, signC2pa, type C2paManifestReport } from '../../src/metadata/c2pa.js';
+import { readC2pa, signC2pa } from '../../src/metadata/c2pa.js';
 import { localSigner, pemCertificates } from '../../src/metadata/cose.js';
 import { CORPUS, ROOT } from '../helpers.js';
-import { claimCbor, decodeKeepingKeys, encode, jpegStore, labelOf, mutate as mutateStore, parseBoxes, pngStore, readCose, sigCbor, signClaim, writeCose, type Box } from '../metadata/c2pa-mutants.js';
+import { bare, claimCbor, decodeKeepingKeys, encode, jpegStore, labelOf, mutate as mutateStore, parseBoxes, pngStore, readCose, sigCbor, signClaim, writeCose, type Box } from '../metadata/c2pa-mutants.js';
 import { makeTestTsa, makeTimeStampToken } from '../metadata/test-tsa.js';
 import { sigStructure } from '../../src/metadata/cose.js';
 import type { FuzzTarget, Mutator, Rand } from './engine.js';
@@ -21,11 +21,6 @@ import type { FuzzTarget, Mutator, Rand } from './engine.js';
  * crash: the invariant is that tamga's C2PA result is c2pa-rs's result on the same bytes.
  */
 
-const bare = (r: C2paManifestReport | undefined) => {
-  if (!r) return r;
-  const { validatedBy: _by, ...rest } = r;
-  return rest;
-};
 
 type StoreEdit = (store: Box, r: Rand, ctx: Ctx) => void;
 /** What edits under the signature need: the test chain and key (re-signing) and sound tokens from an untrusted test TSA. */

@@ -10,7 +10,7 @@ import { localSigner, pemCertificates } from '../../src/metadata/cose.js';
 import { corpusFile, hasCorpus, ROOT } from '../helpers.js';
 import { makeTestTsa, makeTimeStampToken } from './test-tsa.js';
 import { sigStructure } from '../../src/metadata/cose.js';
-import { appendMapEntry, child, claimCbor, decodeKeepingKeys, encode, labelOf, mutate, parseBoxes, pngStore, readCose, sigCbor, signClaim, withPngStore, writeCose, type Box } from './c2pa-mutants.js';
+import { appendMapEntry, bare, child, claimCbor, decodeKeepingKeys, encode, labelOf, mutate, parseBoxes, pngStore, readCose, sigCbor, signClaim, withPngStore, writeCose, type Box } from './c2pa-mutants.js';
 
 /**
  * The attacks of issue 17, each built as a mutant of a genuine signed file: tamga's answer must be
@@ -18,12 +18,6 @@ import { appendMapEntry, child, claimCbor, decodeKeepingKeys, encode, labelOf, m
  * signer and shape, or before it (and then the sibling must still get its own c2pa-rs answer).
  */
 
-type Report = Awaited<ReturnType<typeof readC2pa>>;
-const bare = (r: Report) => {
-  if (!r) return r;
-  const { validatedBy: _by, ...rest } = r;
-  return rest;
-};
 
 /** Reads `mutant` alone, after `genuine`, and before it, each in a fresh cache; every answer must be c2pa-rs's. */
 async function inEveryOrder(mutant: Uint8Array, genuine: Uint8Array, format: Format, opts: C2paReadOptions) {

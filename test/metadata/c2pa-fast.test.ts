@@ -9,6 +9,7 @@ import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
 import { readC2pa, reportFromStore, signC2pa } from '../../src/metadata/c2pa.js';
 import { localSigner, type C2paSigner, type C2paSigningAlg } from '../../src/metadata/cose.js';
 import { corpusFile, hasCorpus, ROOT } from '../helpers.js';
+import { bare } from './c2pa-mutants.js';
 
 /**
  * The native C2PA fast path must give exactly c2pa-rs's report: every comparison below reads a
@@ -20,12 +21,6 @@ const FORMAT_OF: Record<string, Format> = { '.jpg': 'jpeg', '.png': 'png', '.web
 const demo = (name: string) => readFileSync(join(ROOT, 'fixtures', 'demo', name));
 const provenance = makeProvenance({ generator: 'Stable Diffusion XL/1.0', provider: 'Example AI LLP' });
 
-/** A report without `validatedBy`, the one field that says which reader answered. */
-const bare = (r: Awaited<ReturnType<typeof readC2pa>>) => {
-  if (!r) return r;
-  const { validatedBy: _by, ...rest } = r;
-  return rest;
-};
 
 /** Reads with c2pa-rs only, then with the fast path twice; returns the reports and whether the last was native. */
 async function threeWays(bytes: Uint8Array, format: Format) {

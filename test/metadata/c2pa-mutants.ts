@@ -187,3 +187,10 @@ export function appendMapEntry(map: Uint8Array, key: unknown, value: unknown): B
   if ((ib >> 5) !== 5 || n >= 23) throw new Error('appendMapEntry: a small definite map only');
   return Buffer.concat([Uint8Array.of(ib + 1), map.subarray(1), entry]);
 }
+
+/** A report without `validatedBy`, the one field that says which reader answered (the rest must not depend on it). */
+export function bare<R extends { validatedBy?: unknown } | undefined>(r: R): Omit<NonNullable<R>, 'validatedBy'> | undefined {
+  if (!r) return undefined;
+  const { validatedBy: _by, ...rest } = r;
+  return rest;
+}

@@ -9,7 +9,7 @@ import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
 import { readC2pa, signC2pa, type C2paReadOptions } from '../../src/metadata/c2pa.js';
 import { localSigner, pemCertificates } from '../../src/metadata/cose.js';
 import { corpusFile, hasCorpus, ROOT } from '../helpers.js';
-import { mutate, readCose, sigCbor, writeCose } from './c2pa-mutants.js';
+import { bare, mutate, readCose, sigCbor, writeCose } from './c2pa-mutants.js';
 
 /**
  * The C2PA invariant: a file's report is a function of its bytes and the trust settings alone.
@@ -18,11 +18,6 @@ import { mutate, readCose, sigCbor, writeCose } from './c2pa-mutants.js';
  */
 
 type Report = Awaited<ReturnType<typeof readC2pa>>;
-const bare = (r: Report) => {
-  if (!r) return r;
-  const { validatedBy: _by, ...rest } = r;
-  return rest;
-};
 
 interface Item {
   name: string;
