@@ -1,7 +1,7 @@
 import { Encoder } from 'cbor-x';
 import { childLabelled, uuidType, type JumbfSuperbox } from '../formats/jumbf.js';
 import type { HardBinding } from './c2pa-bindings.js';
-import { bail, bytesOf, decodeStrict, digest, HASHES, isRecord, same } from './c2pa-native.js';
+import { bail, bytesOf, decodeStrict, decodeStrictWithShape, digest, HASHES, isRecord, same } from './c2pa-native.js';
 import { verifyTimeStampToken, type VerifiedTimeStamp } from './c2pa-timestamp.js';
 import { CoseFormError, coseVerifies, readCoseSign1, sigStructure, type CoseSign1 } from './cose.js';
 import { certificateInfo, validityAt } from './x509-cache.js';
@@ -137,13 +137,16 @@ function contentOf(buf: Uint8Array, box: JumbfSuperbox, type: string): Uint8Arra
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** A JSON assertion c2pa-rs can decode: UTF-8 JSON text (it is not otherwise read natively). */
-function jsonStrict(b: Uint8Array, what: string): void {
+/** A JSON assertion's skeleton (keys and value types), like CBOR's; it must be UTF-8 JSON c2pa-rs can decode. */
+function jsonSkeleton(b: Uint8Array, what: string): string {
+  let v: unknown;
   try {
-    JSON.parse(utf8.decode(b));
+    v = JSON.parse(utf8.decode(b));
   } catch {
     bail(`${what} is not JSON`);
   }
+  const walk = (x: unknown): unknown => (Array.isArray(x) ? x.map(walk) : x !== null && typeof x === 'object' ? Object.entries(x).map(([k, y]) => [k, walk(y)]) : x === null ? 'n' : typeof x);
+  return digest('sha256', Buffer.from(JSON.stringify(walk(v)))).toString('base64');
 }
 
 /** Certificates as they enter a credential key: the SHA-256 of each DER. */
@@ -345,8 +348,14 @@ export function checkManifest(buf: Uint8Array, store: JumbfSuperbox, m: JumbfSup
     referenced.add(box);
     const type = uuidType(box);
     // c2pa-rs decodes every CBOR assertion it knows; one it would refuse is refused here first.
-    const data = type === 'cbor' ? decodeStrict(contentOf(buf, box, 'cbor'), al, ASSERTION_CBOR) : undefined;
-    if (type === 'json') jsonStrict(contentOf(buf, box, 'json'), al);
+    // c2pa-rs decodes known assertions into typed structures: the skeleton (keys, value types) joins the shape.
+    let data: unknown;
+    if (type === 'cbor') {
+      const d = decodeStrictWithShape(contentOf(buf, box, 'cbor'), al, ASSERTION_CBOR);
+      data = d.value;
+      shapeParts.push([al, d.shape]);
+    }
+    if (type === 'json') shapeParts.push([al, jsonSkeleton(contentOf(buf, box, 'json'), al)]);
     if (!same(boxHash(buf, box, alg), ref.hash)) {
       // A changed assertion is reported; c2pa-rs still follows a changed ingredient to its manifest.
       if (HARD_BINDING.test(al) || REPORTED.test(al)) bail(`hash mismatch for ${ref.url}`);

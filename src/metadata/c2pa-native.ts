@@ -27,6 +27,13 @@ export function decodeStrict(b: Uint8Array, what: string, opts?: StrictCborOptio
   return objects.decode(b);
 }
 
+/** decodeStrict, with the item's skeleton (keys and value types, cbor-strict.ts) as a short digest. */
+export function decodeStrictWithShape(b: Uint8Array, what: string, opts?: StrictCborOptions): { value: unknown; shape: string } {
+  const shape: string[] = [];
+  const value = decodeStrict(b, what, { ...opts, shape });
+  return { value, shape: digest('sha256', Buffer.from(shape.join('\u0000'))).toString('base64') };
+}
+
 export const HASHES = new Set(['sha256', 'sha384', 'sha512']);
 export const bytesOf = (v: unknown): Uint8Array | undefined => (v instanceof Uint8Array ? v : undefined);
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);

@@ -23,6 +23,12 @@ export interface StrictCborOptions {
   topTag?: number;
   /** Tags allowed anywhere (c2pa-rs writes tag 0, a date-time string, in actions' `when`). */
   tags?: ReadonlySet<number>;
+  /**
+   * Collects the item's skeleton: every map key's name and every value's type (major type, tag
+   * number, simple value), no other values. Two items with one skeleton decode into the same typed
+   * structure in c2pa-rs (serde), so the fast path keys verdicts on it.
+   */
+  shape?: string[];
 }
 
 /** Throws StrictCborError unless `b` is exactly one CBOR item in the strict form above. */
@@ -51,9 +57,11 @@ export function assertStrictCbor(b: Uint8Array, opts: StrictCborOptions = {}): v
     if (at >= b.length) fail('indefinite item without a break', at);
     return b[at] === 0xff;
   };
+  const shape = opts.shape;
   const item = (at: number, depth: number): number => {
     if (depth > MAX_DEPTH) fail('nested too deeply', at);
     const h = head(at);
+    shape?.push(h.major === 6 ? `6:${h.arg}` : h.major === 7 ? `7:${h.ai}` : String(h.major));
     if (h.arg === -1) {
       // Indefinite length: definite chunks of the same type (strings) or items up to the break.
       let p = h.next;
@@ -71,6 +79,7 @@ export function assertStrictCbor(b: Uint8Array, opts: StrictCborOptions = {}): v
       }
       if (h.major === 4) {
         for (; !isBreak(p); ) p = item(p, depth + 1);
+        shape?.push(']');
         return p + 1;
       }
       const keys = mapKeys();
@@ -78,6 +87,7 @@ export function assertStrictCbor(b: Uint8Array, opts: StrictCborOptions = {}): v
         p = keys.add(p, depth);
         p = item(p, depth + 1);
       }
+      shape?.push('}');
       return p + 1;
     }
     switch (h.major) {
@@ -94,6 +104,7 @@ export function assertStrictCbor(b: Uint8Array, opts: StrictCborOptions = {}): v
       case 4: {
         let p = h.next;
         for (let i = 0; i < h.arg; i++) p = item(p, depth + 1);
+        shape?.push(']');
         return p;
       }
       case 5: {
@@ -103,6 +114,7 @@ export function assertStrictCbor(b: Uint8Array, opts: StrictCborOptions = {}): v
           p = keys.add(p, depth);
           p = item(p, depth + 1);
         }
+        shape?.push('}');
         return p;
       }
       case 6:
@@ -140,6 +152,7 @@ export function assertStrictCbor(b: Uint8Array, opts: StrictCborOptions = {}): v
           if (name === '__proto__') fail('__proto__ map key', k);
           names.add(name);
         }
+        shape?.push(`=${name ?? id}`);
         return end;
       },
     };

@@ -8,7 +8,7 @@ import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
 import { readC2pa, signC2pa } from '../../src/metadata/c2pa.js';
 import { localSigner, pemCertificates } from '../../src/metadata/cose.js';
 import { CORPUS, ROOT } from '../helpers.js';
-import { bare, claimCbor, decodeKeepingKeys, encode, jpegStore, labelOf, mutate as mutateStore, parseBoxes, pngStore, readCose, sigCbor, signClaim, writeCose, type Box } from '../metadata/c2pa-mutants.js';
+import { bare, claimCbor, decodeKeepingKeys, editAssertion, encode, jpegStore, labelOf, mutate as mutateStore, parseBoxes, pngStore, readCose, sigCbor, signClaim, writeCose, type Box } from '../metadata/c2pa-mutants.js';
 import { makeTestTsa, makeTimeStampToken } from '../metadata/test-tsa.js';
 import { sigStructure } from '../../src/metadata/cose.js';
 import type { FuzzTarget, Mutator, Rand } from './engine.js';
@@ -116,6 +116,19 @@ const STORE_EDITS: [string, StoreEdit][] = [
     const cose = readCose(cbor.payload!);
     cose.signature = signClaim(keyPem, cose.protectedBytes, c.payload);
     cbor.payload = writeCose(cose);
+  }],
+  ['assertion: edit an action, re-hash and re-sign', (s, r, { keyPem }) => {
+    // What a signer can write: the verdict c2pa-rs gives on the shape must not be learnt across files that differ here.
+    editAssertion(s, /^c2pa\.actions/, keyPem, (data) => {
+      const actions = data.get('actions') as Map<string, unknown>[] | undefined;
+      if (!actions?.length) return;
+      const a = r.pick(actions);
+      const field = r.pick(['action', 'when', 'softwareAgent', 'digitalSourceType', 'parameters', 'changes', 'reason', 'description', 'instanceId', 'x-extra']);
+      const value = r.pick<unknown>(['c2pa.opened', 'c2pa.placed', 'c2pa.edited', '', 0, null, [], new Map(), new Map([['name', 0]]), 'http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture', 'not a date']);
+      if (r.next() < 0.2) a.delete(field);
+      else a.set(field, value);
+      if (r.next() < 0.15) actions.push(new Map(a));
+    });
   }],
   ['cose: re-sign with the chain moved or doubled', (s, r, { keyPem, chain }) => {
     const m = s.children!.at(-1)!;

@@ -10,7 +10,7 @@ import { localSigner, pemCertificates } from '../../src/metadata/cose.js';
 import { corpusFile, hasCorpus, ROOT } from '../helpers.js';
 import { makeTestTsa, makeTimeStampToken } from './test-tsa.js';
 import { sigStructure } from '../../src/metadata/cose.js';
-import { appendMapEntry, bare, child, claimCbor, decodeKeepingKeys, encode, labelOf, mutate, parseBoxes, pngStore, readCose, sigCbor, signClaim, withPngStore, writeCose, type Box } from './c2pa-mutants.js';
+import { appendMapEntry, bare, child, editAssertion, claimCbor, decodeKeepingKeys, encode, labelOf, mutate, parseBoxes, pngStore, readCose, sigCbor, signClaim, withPngStore, writeCose, type Box } from './c2pa-mutants.js';
 
 /**
  * The attacks of issue 17, each built as a mutant of a genuine signed file: tamga's answer must be
@@ -109,6 +109,14 @@ const PNG_ATTACKS: [string, (store: Box) => void, { native?: boolean } | undefin
   // Found by the differential fuzz target: no hashed URI used the claim's alg, c2pa-rs still refuses it.
   ['an unknown claim alg', (s) => editClaim(s, (c) => void c.set('alg', 'text')), undefined],
   ['a claim alg that is not text', (s) => editClaim(s, (c) => void c.set('alg', 0)), undefined],
+  // Found by the differential fuzz target: the same assertion keys with another value type (here
+  // `when` as an epoch number, not a date-time string) is a store c2pa-rs cannot decode.
+  ['an action field of another type, re-hashed and re-signed', (s) => {
+    expect(editAssertion(s, /^c2pa\.actions/, chain.keyPem, (d) => void (d.get('actions') as Map<string, unknown>[])[0]!.set('when', 1767225600))).toBe(true);
+  }, undefined],
+  ['an action with an unknown field, re-hashed and re-signed', (s) => {
+    editAssertion(s, /^c2pa\.actions/, chain.keyPem, (d) => void (d.get('actions') as Map<string, unknown>[])[0]!.set('softwareAgent', 7));
+  }, undefined],
   ['a second claim box', (s) => duplicateChild(s, 'c2pa.claim.v2'), undefined],
   ['a second signature box', (s) => {
     duplicateChild(s, 'c2pa.signature');

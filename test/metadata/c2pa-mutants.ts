@@ -1,4 +1,4 @@
-import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { buildPngChunk } from '../../src/formats/png.js';
 import { jpegHeaderSegments } from '../../src/formats/jpeg.js';
@@ -193,4 +193,31 @@ export function bare<R extends { validatedBy?: unknown } | undefined>(r: R): Omi
   if (!r) return undefined;
   const { validatedBy: _by, ...rest } = r;
   return rest;
+}
+
+/**
+ * Edits a CBOR assertion of the active manifest the way its signer could: the assertion's data
+ * (decoded with its keys as written), then its hash in the claim, then the claim signature with
+ * `keyPem`. Returns false when the manifest has no assertion matching `label`.
+ */
+export function editAssertion(store: Box, label: RegExp, keyPem: string, edit: (data: Map<string, unknown>) => void): boolean {
+  const m = store.children!.at(-1)!;
+  const box = child(m, 'c2pa.assertions').children!.slice(1).find((a) => label.test(labelOf(a) ?? ''));
+  const content = box?.children!.find((c) => c.type === 'cbor');
+  if (!box || !content) return false;
+  const data = decodeKeepingKeys(content.payload!) as Map<string, unknown>;
+  edit(data);
+  content.payload = encode(data);
+  const hash = createHash('sha256').update(writeBox(box).subarray(8)).digest();
+  const c = claimCbor(m);
+  const claim = decodeKeepingKeys(c.payload!) as Map<string, unknown>;
+  for (const list of ['created_assertions', 'assertions', 'gathered_assertions']) {
+    for (const ref of (claim.get(list) as Map<string, unknown>[] | undefined) ?? []) if (String(ref.get('url')).endsWith(`/${labelOf(box)}`)) ref.set('hash', hash);
+  }
+  c.payload = encode(claim);
+  const cbor = sigCbor(m);
+  const cose = readCose(cbor.payload!);
+  cose.signature = signClaim(keyPem, cose.protectedBytes, c.payload);
+  cbor.payload = writeCose(cose);
+  return true;
 }
