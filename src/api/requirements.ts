@@ -18,7 +18,7 @@ export const LAYER_OPTION: Record<WritableLayer, string> = {
   visible: 'visible (--visible)',
   metadata: 'metadata (on unless --no-metadata)',
   watermark: 'watermarkKey (--watermark-key)',
-  c2pa: 'c2pa (--c2pa with --cert and --key)',
+  c2pa: 'c2pa (--c2pa with --c2pa-cert and --c2pa-key)',
 };
 
 const LATENT_OPTION: Record<LatentField, string> = {

@@ -18,7 +18,8 @@ describe('the JS API refuses option keys it does not know (README: every option 
     await expectTamgaError(label(png, {}, { visible: false, c2pa: { cert: 'a', key: 'b', reserve: true } as never }), 'INVALID_OPTION', /^c2pa\.reserve: not a c2pa option/);
     await expectTamgaError(label(png, {}, 'eu' as never), 'INVALID_OPTION');
     // The right keys still work, nothing written for the wrong ones.
-    expect((await label(png, { generator: 'x' }, { policy: 'eu', visible: false })).layers).toEqual(['metadata']);
+    expect((await label(png, { generator: 'x' }, { policy: 'kz', visible: false, metadata: true }).catch((e: { code: string }) => e.code))).toBe('POLICY_UNMET');
+    expect((await label(png, { generator: 'x' }, { visible: false })).layers).toEqual(['metadata']);
   });
 
   it('detect, verify and scan likewise', async () => {
