@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFRawStream, PDFRef, PDFStream, type PDFFont, type PDFObject, type PDFPage } from 'pdf-lib';
 import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
@@ -7,8 +8,9 @@ import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
 import { fontBytes, fontkit, fontRuns } from '../formats/pdf-fonts.js';
 import { buildIncrementalUpdate, isEncrypted, readPdfTail, type UpdateObject } from '../formats/pdf.js';
-import { findingsFromXmp, mergeXmp, parseXmp, NS, getProperty, valueText } from '../metadata/xmp.js';
+import { findingsFromXmp, mergeXmp, parseXmp } from '../metadata/xmp.js';
 import { c2paStoreFindings, xmpLabelFor } from './image.js';
+import type { PdfDocumentFacts, PdfTextMessage, PdfTextRequest } from './pdf-text-worker.js';
 import type { AdapterLabelOutput, MediaAdapter, ResolvedLabelOptions } from './types.js';
 
 /**
@@ -190,12 +192,19 @@ const MAX_XREF_ENTRIES = 1 << 24;
 function checkXrefStreamDictionaries(bytes: Uint8Array, name: string): void {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const refuse = (what: string) => new TamgaError('CORRUPT_INPUT', `${name}: pdf: cross-reference stream with ${what}`, { format: 'pdf' });
-  for (let at = b.indexOf('/W'); at >= 0; at = b.indexOf('/W', at + 2)) {
-    const w = /^\/W\s*\[\s*(\d+)\s+(\d+)\s+(\d+)/.exec(b.toString('latin1', at, at + 80));
+  // Only cross-reference stream dictionaries (/Type /XRef): a font's /W width array looks the
+  // same (/W [1 [500] 3 10 600]) and is no business of this check.
+  for (let at = b.indexOf('/XRef'); at >= 0; at = b.indexOf('/XRef', at + 5)) {
+    const from = Math.max(0, at - 4096);
+    const window = b.toString('latin1', from, Math.min(b.length, at + 4096));
+    const rel = at - from;
+    if (!/\/Type\s*$/.test(window.slice(Math.max(0, rel - 16), rel))) continue;
+    const objAt = window.lastIndexOf('obj', rel);
+    const streamAt = window.indexOf('stream', rel);
+    const dict = window.slice(objAt < 0 ? 0 : objAt, streamAt < 0 ? window.length : streamAt);
+    const w = /\/W\s*\[\s*(\d+)\s+(\d+)\s+(\d+)/.exec(dict);
     if (w && [w[1], w[2], w[3]].some((x) => Number(x) > MAX_XREF_WIDTH)) throw refuse(`field widths ${w[0].slice(2).trim()}]`);
-  }
-  for (let at = b.indexOf('/Index'); at >= 0; at = b.indexOf('/Index', at + 6)) {
-    const list = /^\/Index\s*\[([\d\s]*)\]/.exec(b.toString('latin1', at, at + 4096));
+    const list = /\/Index\s*\[([\d\s]*)\]/.exec(dict);
     const nums = list ? list[1]!.trim().split(/\s+/).map(Number) : [];
     let entries = 0;
     for (let i = 1; i < nums.length; i += 2) entries += nums[i]!;
@@ -383,55 +392,137 @@ const INFO_FINDINGS: Record<string, { kind: string; layer: Finding['layer'] }> =
   Creator: { kind: 'pdf:info-creator', layer: 'signal' },
 };
 
-async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOptions): Promise<Finding[]> {
-  const tail = await readPdfTail(reader);
-  if (isEncrypted(tail)) throw encryptedError(reader.name);
-  const doc = await openWithPdfJs(reader);
-  try {
-    const findings: Finding[] = [];
-    const meta = await doc.getMetadata().catch(() => undefined);
-    let ownDisclosure: string | undefined;
-    const raw = (meta?.metadata as { getRaw?: () => string } | undefined)?.getRaw?.();
-    if (raw) {
-      try {
-        const packet = parseXmp(Buffer.from(raw, 'utf8'));
-        findings.push(...findingsFromXmp(packet, 'pdf:Metadata', !opts.labelsOnly));
-        ownDisclosure = valueText(getProperty(packet, NS.tamga, 'disclosure'));
-      } catch (e) {
-        if (!(e instanceof TamgaError)) throw e;
-        findings.push({ layer: 'metadata', kind: 'xmp:malformed', value: e.message, confidence: 1, where: 'pdf:Metadata' });
-      }
-    }
-    const info = (meta?.info ?? {}) as Record<string, unknown> & { Custom?: Record<string, unknown> };
-    const all: Record<string, unknown> = { ...info, ...(info.Custom ?? {}) };
-    for (const [key, f] of Object.entries(INFO_FINDINGS)) {
-      const v = all[key];
-      if (typeof v !== 'string' || !v) continue;
-      if (f.layer === 'signal' && opts.labelsOnly) continue;
-      findings.push({ layer: f.layer, kind: f.kind, value: v, confidence: 1, where: 'pdf:Info' });
-    }
-    // A C2PA manifest store is a JUMBF box ('jumb' at byte 4) in an embedded file; only then is
-    // the whole file read, for c2pa-rs to validate its hash binding.
-    const attachments = (await doc.getAttachments().catch(() => null)) as Record<string, { content?: Uint8Array }> | null;
-    const store = Object.entries(attachments ?? {}).find(([, a]) => a.content && a.content.length > 8 && Buffer.from(a.content.subarray(4, 8)).toString('latin1') === 'jumb');
-    if (store) findings.push(...(await c2paStoreFindings(reader, 'pdf', `pdf:EmbeddedFile(${store[0]})`, opts)));
-    if (opts.visible !== false) {
-      const phrases = ownDisclosure ? [squash(ownDisclosure), ...STAMP_PHRASES] : STAMP_PHRASES;
-      const pagesWith: number[] = [];
-      const pagesWithout: number[] = [];
-      for (let i = 1; i <= doc.numPages; i++) {
-        const content = await pdfJsCall(reader.name, async () => (await doc.getPage(i)).getTextContent());
-        const s = squash(content.items.map((it) => ('str' in it ? it.str : '')).join(''));
-        (phrases.some((ph) => s.includes(ph)) ? pagesWith : pagesWithout).push(i);
-      }
-      if (pagesWith.length) {
-        findings.push({ layer: 'visible', kind: 'pdf:page-stamp', value: { pagesWith, pagesWithout }, confidence: 1, where: 'pdf:page-text' });
-      }
-    }
-    return findings;
-  } finally {
-    await doc.destroy();
+/** Bounds of one PDF's pdf.js pass in the worker thread (adapters/pdf-text-worker.ts). */
+export const PDF_PASS_LIMITS = { timeMs: 10_000, memoryBytes: 1536 * 2 ** 20 };
+/** How often the memory bound is checked while a pass runs. */
+const MEMORY_POLL_MS = 100;
+
+interface PdfPass {
+  facts: PdfDocumentFacts;
+  pages?: { pagesWith: number[]; pagesWithout: number[] };
+  /** Why the page text was not read (whole or in part): a note, not an error. */
+  unread?: string;
+}
+
+/**
+ * One pdf.js worker thread, started on first use and kept (unref'd) for the next file; one
+ * document at a time, so a document stopped for its time or memory takes no other with it.
+ * A thread that is stopped or dies is replaced by a new one for the next document.
+ */
+class PdfJsThread {
+  private worker: Worker | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextId = 1;
+
+  private start(): Worker {
+    const url = new URL(`./pdf-text-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    const viaTsx = url.pathname.endsWith('.ts');
+    const w = viaTsx
+      ? new Worker(new URL('../../bin/ts-worker.mjs', import.meta.url), { workerData: { tsModule: url.href }, resourceLimits: { maxOldGenerationSizeMb: 1024 } })
+      : new Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+    w.unref();
+    w.on('error', () => undefined);
+    w.on('exit', () => {
+      if (this.worker === w) this.worker = undefined;
+    });
+    return (this.worker = w);
   }
+
+  run(req: Omit<PdfTextRequest, 'id'>, name: string): Promise<PdfPass> {
+    const task = this.queue.then(() => this.runNow({ ...req, id: this.nextId++ }, name));
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  private runNow(req: PdfTextRequest, name: string): Promise<PdfPass> {
+    const w = this.worker ?? this.start();
+    return new Promise<PdfPass>((resolve, reject) => {
+      let facts: PdfDocumentFacts | undefined;
+      const rss0 = process.memoryUsage.rss();
+      const finish = (stopWhy?: string) => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        w.off('message', onMessage);
+        w.off('exit', onExit);
+        if (stopWhy) {
+          this.worker = undefined;
+          void w.terminate();
+          if (facts) resolve({ facts, unread: stopWhy });
+          else reject(new TamgaError('INPUT_TOO_LARGE', `${name}: pdf: the document could not be opened: ${stopWhy}`, { format: 'pdf' }));
+        }
+      };
+      const onMessage = (m: PdfTextMessage) => {
+        if (m.id !== req.id) return;
+        if (m.type === 'facts') facts = m.facts;
+        else if (m.type === 'pages') {
+          finish();
+          resolve({ facts: facts!, pages: { pagesWith: m.pagesWith, pagesWithout: m.pagesWithout }, ...(m.unread ? { unread: m.unread } : {}) });
+        } else {
+          finish();
+          if (m.name === 'PasswordException') reject(encryptedError(name));
+          else if (facts) resolve({ facts, unread: m.message });
+          else reject(new TamgaError('CORRUPT_INPUT', `${name}: pdf: ${m.message}`, { format: 'pdf' }));
+        }
+      };
+      const onExit = () => finish(`the pdf.js thread stopped (out of memory?)`);
+      const timer = setTimeout(() => finish(`not read within ${PDF_PASS_LIMITS.timeMs} ms`), PDF_PASS_LIMITS.timeMs);
+      const poll = setInterval(() => {
+        if (process.memoryUsage.rss() - rss0 > PDF_PASS_LIMITS.memoryBytes) finish(`stopped past ${PDF_PASS_LIMITS.memoryBytes >> 20} MiB of memory`);
+      }, MEMORY_POLL_MS);
+      w.on('message', onMessage);
+      w.on('exit', onExit);
+      w.postMessage(req);
+    });
+  }
+}
+
+let pdfJsThread: PdfJsThread | undefined;
+
+async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOptions): Promise<Finding[]> {
+  // A missing or wrong startxref is repaired by pdf.js as by qpdf and poppler; only /Encrypt matters here.
+  const tail = await readPdfTail(reader).catch((e: unknown) => {
+    if (e instanceof TamgaError) return undefined;
+    throw e;
+  });
+  if (tail && isEncrypted(tail)) throw encryptedError(reader.name);
+  const pass = await (pdfJsThread ??= new PdfJsThread()).run(
+    {
+      ...(reader.path && reader.size > WHOLE_PARSE_LIMIT ? { path: reader.path } : { data: Uint8Array.from(await reader.read(0, reader.size)) }),
+      phrases: STAMP_PHRASES,
+      ...(opts.visible === false ? { pages: [] } : {}),
+      wholeParseLimit: WHOLE_PARSE_LIMIT,
+      rangeChunk: RANGE_CHUNK,
+    },
+    reader.name,
+  );
+  const findings: Finding[] = [];
+  const raw = pass.facts.xmp;
+  if (raw) {
+    try {
+      const packet = parseXmp(Buffer.from(raw, 'utf8'));
+      findings.push(...findingsFromXmp(packet, 'pdf:Metadata', !opts.labelsOnly));
+    } catch (e) {
+      if (!(e instanceof TamgaError)) throw e;
+      findings.push({ layer: 'metadata', kind: 'xmp:malformed', value: e.message, confidence: 1, where: 'pdf:Metadata' });
+    }
+  }
+  const info = pass.facts.info as Record<string, unknown> & { Custom?: Record<string, unknown> };
+  const all: Record<string, unknown> = { ...info, ...(info.Custom ?? {}) };
+  for (const [key, f] of Object.entries(INFO_FINDINGS)) {
+    const v = all[key];
+    if (typeof v !== 'string' || !v) continue;
+    if (f.layer === 'signal' && opts.labelsOnly) continue;
+    findings.push({ layer: f.layer, kind: f.kind, value: v, confidence: 1, where: 'pdf:Info' });
+  }
+  // A C2PA manifest store is a JUMBF box ('jumb' at byte 4) in an embedded file; only then is
+  // the whole file read, for c2pa-rs to validate its hash binding.
+  if (pass.facts.jumbfAttachment !== undefined) findings.push(...(await c2paStoreFindings(reader, 'pdf', `pdf:EmbeddedFile(${pass.facts.jumbfAttachment})`, opts)));
+  if (opts.visible !== false) {
+    if (pass.pages?.pagesWith.length) findings.push({ layer: 'visible', kind: 'pdf:page-stamp', value: pass.pages, confidence: 1, where: 'pdf:page-text' });
+    // An optional pass that could not run is a note beside the other layers' findings (rule 4), not the file's error.
+    if (pass.unread) findings.push({ layer: 'signal', kind: 'pdf:page-text-unread', value: pass.unread, confidence: 0, where: 'pdf:page-text' });
+  }
+  return findings;
 }
 
 /** The text of the first `maxPages` pages, a line per text line (the ledger's PDF fingerprint reads it). */

@@ -22,35 +22,78 @@ export interface PdfTail {
   trailer: string;
   /** Whether the last byte of the file is an end-of-line. */
   endsWithEol: boolean;
+  /** The startxref was missing or wrong; `startxref` is the last section found in the file. */
+  repaired?: boolean;
 }
 
-/** Reads the end of a PDF: the startxref offset and the dictionary of the section it points at. */
-export async function readPdfTail(reader: ByteReader): Promise<PdfTail> {
-  const tailStart = Math.max(0, reader.size - TAIL_BYTES);
-  const tail = latin1(await reader.read(tailStart, reader.size - tailStart));
-  const at = tail.lastIndexOf('startxref');
-  if (at < 0) throw corrupt('pdf', 'no startxref near the end of the file');
-  const m = /^startxref\s+(\d+)/.exec(tail.slice(at));
-  if (!m) throw corrupt('pdf', 'startxref without an offset', tailStart + at);
-  const startxref = Number(m[1]);
-  if (!Number.isSafeInteger(startxref) || startxref >= reader.size) throw corrupt('pdf', `startxref ${startxref} points past the end`, tailStart + at);
-  const len = Math.min(64 << 10, reader.size - startxref);
-  const section = latin1(await reader.read(startxref, len));
-  const last = tail.charCodeAt(tail.length - 1);
-  const endsWithEol = last === 0x0a || last === 0x0d;
+/** How far back from the end a lost cross-reference section is looked for. */
+const REPAIR_SEARCH_BYTES = 8 << 20;
+
+/** The section a `startxref` offset points at, or undefined when there is none. */
+function sectionAt(section: string, startxref: number, tail: string, at: number): Omit<PdfTail, 'endsWithEol'> | undefined {
   if (section.startsWith('xref')) {
     const t = section.indexOf('trailer');
     // The table may be longer than what we read: then look for the trailer just before startxref.
-    const trailerText = t >= 0 ? section.slice(t) : tail.slice(tail.lastIndexOf('trailer', at));
-    if (!trailerText.startsWith('trailer')) throw corrupt('pdf', 'cross-reference table without a trailer', startxref);
-    return { startxref, xrefStream: false, trailer: dictText(trailerText.slice(7)), endsWithEol };
+    const trailerText = t >= 0 ? section.slice(t) : at >= 0 ? tail.slice(tail.lastIndexOf('trailer', at)) : '';
+    if (!trailerText.startsWith('trailer')) return undefined;
+    return { startxref, xrefStream: false, trailer: dictText(trailerText.slice(7)) };
   }
   if (/^\d+\s+\d+\s+obj/.test(section)) {
     const d = section.indexOf('<<');
-    if (d < 0) throw corrupt('pdf', 'cross-reference stream without a dictionary', startxref);
-    return { startxref, xrefStream: true, trailer: dictText(section.slice(d)), endsWithEol };
+    if (d < 0) return undefined;
+    const trailer = dictText(section.slice(d));
+    if (!/\/Type\s*\/XRef\b/.test(trailer)) return undefined;
+    return { startxref, xrefStream: true, trailer };
   }
-  throw corrupt('pdf', 'startxref does not point at a cross-reference section', startxref);
+  return undefined;
+}
+
+/**
+ * The last cross-reference section of a file whose startxref is missing or wrong, found the way
+ * qpdf and poppler recover: the last `xref` keyword at a line start, or the last object whose
+ * dictionary says /Type /XRef, whichever comes later.
+ */
+async function findLastXrefSection(reader: ByteReader): Promise<Omit<PdfTail, 'endsWithEol'> | undefined> {
+  const from = Math.max(0, reader.size - REPAIR_SEARCH_BYTES);
+  const text = latin1(await reader.read(from, reader.size - from));
+  const candidates: number[] = [];
+  for (const m of text.matchAll(/(?:^|[\r\n])xref[\r\n ]/g)) candidates.push(m.index + (m[0][0] === 'x' ? 0 : 1));
+  for (const m of text.matchAll(/\/Type\s*\/XRef\b/g)) {
+    const objAt = text.lastIndexOf(' obj', m.index);
+    if (objAt < 0) continue;
+    const head = /(\d+)\s+(\d+)\s+$/.exec(text.slice(Math.max(0, objAt - 24), objAt));
+    if (head) candidates.push(objAt - head[0].length);
+  }
+  for (const c of candidates.sort((a, b) => b - a)) {
+    const found = sectionAt(text.slice(c, c + (64 << 10)), from + c, text, -1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the end of a PDF: the startxref offset and the dictionary of the section it points at.
+ * A startxref that is missing or points at nothing is repaired from the last section in the file
+ * (`repaired`), as readers do: an incremental update chained to that section reads as the
+ * original does, with the new objects last.
+ */
+export async function readPdfTail(reader: ByteReader): Promise<PdfTail> {
+  const tailStart = Math.max(0, reader.size - TAIL_BYTES);
+  const tail = latin1(await reader.read(tailStart, reader.size - tailStart));
+  const last = tail.charCodeAt(tail.length - 1);
+  const endsWithEol = last === 0x0a || last === 0x0d;
+  const at = tail.lastIndexOf('startxref');
+  const m = at >= 0 ? /^startxref\s+(\d+)/.exec(tail.slice(at)) : null;
+  const startxref = m ? Number(m[1]) : NaN;
+  if (Number.isSafeInteger(startxref) && startxref < reader.size) {
+    const section = latin1(await reader.read(startxref, Math.min(64 << 10, reader.size - startxref)));
+    const found = sectionAt(section, startxref, tail, at);
+    if (found) return { ...found, endsWithEol };
+  }
+  const repaired = await findLastXrefSection(reader);
+  if (repaired) return { ...repaired, endsWithEol, repaired: true };
+  if (at < 0) throw corrupt('pdf', 'no startxref near the end of the file, and no cross-reference section to recover');
+  throw corrupt('pdf', `startxref ${m?.[1] ?? '(no offset)'} does not point at a cross-reference section, and none was found to recover`, tailStart + at);
 }
 
 /** The text of the first balanced << ... >> in `s` (strings and nested dictionaries respected). */

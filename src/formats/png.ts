@@ -156,7 +156,10 @@ async function readPng(reader: ByteReader): Promise<ContainerMetadata> {
         await verifyCrcInPieces(reader, offset, length, type);
       } else {
         const text = decodeTextChunk(type, await readVerifiedData(reader, offset, length, type), offset);
-        if (type === 'iTXt' && text.keyword === PNG_XMP_KEYWORD && !meta.xmp) {
+        // XMP Part 3 puts the packet in iTXt; ImageMagick and older tools write it in zTXt or
+        // tEXt under the same keyword. It is the file's XMP either way: a write replaces that chunk
+        // (with an iTXt) instead of adding a second packet.
+        if (text.keyword === PNG_XMP_KEYWORD && !meta.xmp) {
           if (text.body.length > MAX_XMP_BYTES) throw corrupt('PNG', `XMP packet larger than ${MAX_XMP_BYTES} bytes`, offset);
           meta.xmp = { packet: text.body, carrier };
         } else {

@@ -368,7 +368,9 @@ export async function planTiffIfd0Update(reader: ByteReader, base: number, end: 
 
   const cutRel = cut - base;
   const ifdRel = align2(cutRel);
-  const ifd = layoutIfd(ifdRel, entries, ifd0.nextIfdOffset, littleEndian);
+  // IFD0 pointing at itself (a one-IFD loop) reads as one page; the new IFD0 must not make the old one a second page.
+  const next = base + ifd0.nextIfdOffset === ifd0.offset ? 0 : ifd0.nextIfdOffset;
+  const ifd = layoutIfd(ifdRel, entries, next, littleEndian);
   const pointer = new Uint8Array(4);
   (littleEndian ? putU32le : putU32be)(pointer, 0, ifdRel);
   return [
@@ -407,10 +409,12 @@ export const tiffContainer: ImageContainer = {
     const { littleEndian, firstIfdOffset } = await readTiffHeader(reader);
     const visited = new Set<number>();
     const ifd0 = await readIfd(reader, 0, firstIfdOffset, littleEndian, { visited });
-    // Walk the page chain: an offset out of range or a loop there is a broken file, and is reported now
-    // rather than after a write that keeps the chain.
+    // Walk the page chain: an offset out of range there is a broken file, and is reported now
+    // rather than after a write that keeps the chain. A chain that loops back to an IFD already
+    // seen ends there, as libtiff reads it ("IFD looping detected"): the write touches IFD0 only
+    // and keeps the chain as it was, so the file reads the same after it.
     let next = ifd0.nextIfdOffset;
-    for (let pages = 1; next !== 0; pages++) {
+    for (let pages = 1; next !== 0 && !visited.has(next); pages++) {
       if (pages >= MAX_IFD_CHAIN) throw corrupt(FORMAT, `more than ${MAX_IFD_CHAIN} IFDs in the chain`);
       next = (await readIfd(reader, 0, next, littleEndian, { visited })).nextIfdOffset;
     }
