@@ -48,9 +48,10 @@ async function step<T>(fn: () => Promise<T>): Promise<{ r: StepResult; v?: T }> 
   }
 }
 
-async function pixelHash(path: string): Promise<string | undefined> {
+/** `strict`: libvips' default, which refuses truncated and damaged data (the input-readable check). */
+async function pixelHash(path: string, strict = false): Promise<string | undefined> {
   try {
-    const { data, info } = await sharp(path, { failOn: 'none', limitInputPixels: 1e8 }).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path, { failOn: strict ? 'warning' : 'none', limitInputPixels: 1e8 }).raw().toBuffer({ resolveWithObject: true });
     const { createHash } = await import('node:crypto');
     return `${info.width}x${info.height}x${info.channels}:${createHash('sha256').update(data).digest('hex')}`;
   } catch {
@@ -77,7 +78,7 @@ async function handle(req: WorkerRequest): Promise<WorkerAnswer> {
   if (format) answer.format = format;
   if (kind) answer.kind = kind;
   const inputPixels = req.pixels && kind === 'image' ? await pixelHash(req.path) : undefined;
-  if (req.pixels && kind === 'image') answer.inputDecodes = inputPixels !== undefined;
+  if (req.pixels && kind === 'image') answer.inputDecodes = (await pixelHash(req.path, true)) !== undefined;
   rmSync(req.out, { force: true });
   const l = await step(() => label(req.path, {}, { visible: false, output: req.out }));
   answer.label = { ...l.r, ...(l.v ? { layers: l.v.layers } : {}) };

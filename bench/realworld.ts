@@ -31,7 +31,7 @@ const TIMEOUT_MS = Number(opt('--timeout', '60')) * 1000;
 const OUT = resolve(opt('--out', '/tmp/realworld'));
 const LIMIT = Number(opt('--limit', '0'));
 /** A child past this resident size is killed: the file counts as a crash (unbounded memory). */
-const MAX_RSS_BYTES = Number(opt('--max-rss-mb', '3072')) << 20;
+const MAX_RSS_BYTES = Number(opt('--max-rss-mb', '3072')) * 2 ** 20;
 const TOOL_TIMEOUT_MS = 60_000;
 
 function walk(dir: string, out: string[] = []): string[] {
@@ -89,7 +89,7 @@ class Child {
       const poll = setInterval(() => {
         try {
           const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-          if (rss > MAX_RSS_BYTES) finish({ failure: 'crash', detail: `resident memory above ${MAX_RSS_BYTES >> 20} MiB` }, true);
+          if (rss > MAX_RSS_BYTES) finish({ failure: 'crash', detail: `resident memory above ${MAX_RSS_BYTES / 2 ** 20} MiB` }, true);
         } catch {
           /* exited */
         }

@@ -393,6 +393,12 @@ function mapItemLocations(b: Uint8Array, k: Box, map: OffsetMap): boolean {
 const CHUNK_OFFSET_TABLES = new Set(['stco', 'co64', 'saio']);
 const FRAGMENT_PATH = new Set(['traf']);
 
+/** Whether moov/udta has an `XMP_` child. */
+function udtaHoldsXmp(moov: Uint8Array, m: Box): boolean {
+  const udta = childBoxes(moov, m.headerSize, moov.length).find((k) => k.type === 'udta');
+  return Boolean(udta && childBoxes(moov, udta.offset + udta.headerSize, udta.offset + udta.size).some((k) => k.type === 'XMP_'));
+}
+
 /** The rebuilt moov and where each kept child moved: [old start, old end, new start] relative to the moov start. */
 interface RebuiltMoov {
   bytes: Uint8Array;
@@ -490,18 +496,20 @@ export const isobmffContainer: AvContainer = {
     if (!m) throw corrupt(FORMAT, "no 'moov' box");
     if (m.size > MAX_MOOV_BYTES) throw new TamgaError('INPUT_TOO_LARGE', `${reader.name}: moov of ${m.size} bytes exceeds ${MAX_MOOV_BYTES}`, { size: m.size });
     const xmpBox = top.find((b) => b.type === 'uuid' && sameBytes(b.uuid, XMP_UUID));
-    // A packet that lives only in moov/udta/XMP_ (QuickTime, and MP4s exiftool wrote) is merged
-    // there: a second packet in a uuid box would leave readers two to choose from.
-    const xmpInUdtaOnly = !xmpBox && meta.xmp?.carrier.name === 'mp4:udta/XMP_';
-    const quicktime = meta.format === 'mov' || xmpInUdtaOnly;
     const oldMoov = await reader.read(m.offset, m.size);
-    const rebuilt = rebuildMoov(oldMoov, parseBoxHeader(oldMoov.subarray(0, 40), 0, oldMoov.length), write, quicktime);
+    const moovBox = parseBoxHeader(oldMoov.subarray(0, 40), 0, oldMoov.length);
+    // One packet per file (exiftool: "Duplicate XMP"): an existing carrier is rewritten where it
+    // is; a new one goes in moov/udta/XMP_ for QuickTime (ExifTool's and the XMP spec's MOV
+    // place) and in the uuid box for MP4. A MOV holding both keeps udta/XMP_.
+    const inUdta = udtaHoldsXmp(oldMoov, moovBox);
+    const toUdta = meta.format === 'mov' ? inUdta || !xmpBox : inUdta && !xmpBox;
+    const rebuilt = rebuildMoov(oldMoov, moovBox, write, toUdta);
     const newMoov = rebuilt.bytes;
 
     const newXmp = box('uuid', XMP_UUID, write.xmp);
     const splices: Splice[] = [{ at: m.offset, length: m.size, bytes: newMoov }];
-    if (xmpBox) splices.push({ at: xmpBox.offset, length: xmpBox.size, bytes: newXmp });
-    else if (!xmpInUdtaOnly) splices.push({ at: top[0]!.size, length: 0, bytes: newXmp });
+    if (xmpBox) splices.push(toUdta ? { at: xmpBox.offset, length: xmpBox.size } : { at: xmpBox.offset, length: xmpBox.size, bytes: newXmp });
+    else if (!toUdta) splices.push({ at: top[0]!.size, length: 0, bytes: newXmp });
     if (write.stripC2pa) for (const b of top) if (b.type === 'uuid' && sameBytes(b.uuid, C2PA_UUID)) splices.push({ at: b.offset, length: b.size });
 
     const delta = (s: Splice) => (s.bytes?.length ?? 0) - s.length;

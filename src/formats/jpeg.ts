@@ -68,7 +68,12 @@ export async function readJpegLayout(reader: ByteReader): Promise<JpegLayout> {
       b = await reader.read(markerAt, 2);
     }
     const marker = b[1]!;
-    if (marker === SOI || marker === 0x00) throw corrupt('JPEG', `unexpected marker 0xFF${marker.toString(16).padStart(2, '0')}`, markerAt);
+    if (marker === 0x00) {
+      // A stuffed 0xFF00 outside the entropy-coded data is junk too (libjpeg skips it).
+      at = await nextMarker(reader, markerAt + 2);
+      continue;
+    }
+    if (marker === SOI) throw corrupt('JPEG', 'unexpected marker 0xFFd8', markerAt);
     if (marker === EOI) throw corrupt('JPEG', 'EOI before any image data', markerAt);
     // TEM and RSTn have no length field.
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {

@@ -454,7 +454,8 @@ export function mergeXmp(existing: Uint8Array | undefined, label: XmpLabel, opts
   const rdfAttrs = rdf.attrs.filter((a) => !(a.uri === XMLNS_NS && a.local === 'rdf'));
   // Every rdf:Description of a packet names the same resource (XMP Part 1 §7.4): ours takes the
   // packet's rdf:about (e.g. "uuid:..."), or exiftool warns about the mismatch.
-  const about = childElements(rdf).filter((d) => isRdf(d, 'Description')).map((d) => attr(d, NS.rdf, 'about')).find((a) => a) ?? '';
+  // (Old RDF writes it unqualified, `about="uuid:..."`, as early Adobe tools and exiftool's tests do.)
+  const about = childElements(rdf).filter((d) => isRdf(d, 'Description')).map((d) => attr(d, NS.rdf, 'about') ?? attr(d, '', 'about')).find((a) => a) ?? '';
   const ours = buildOurDescription(label, description, about);
   const body = (kept ? kept + '\n  ' : '') + ours;
   const rdfOpen = rdfAttrs.length ? rdfAttrs.map((a) => ` ${a.name}="${escapeXmlAttr(a.value)}"`).join('') : '';
