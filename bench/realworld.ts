@@ -141,7 +141,7 @@ class Exiftool {
     });
     return out
       .split('\n')
-      .filter((l) => /\b(Warning|Error)\b/.test(l))
+      .filter((l) => /\b(Warning|Error)\b/.test(l) && !/\bValidate\b/.test(l))
       .map((l) => l.split(path).join('<file>').replace(/\s+/g, ' ').trim())
       // Counts and offsets that move with the label are not new problems.
       .map((l) => l.replace(/\d+/g, '#'))
