@@ -7,7 +7,7 @@ import type { DetectOptions, Finding, Format } from '../core/types.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
 import { fontBytes, fontkit, fontRuns } from '../formats/pdf-fonts.js';
-import { buildIncrementalUpdate, isEncrypted, readPdfTail, type UpdateObject } from '../formats/pdf.js';
+import { buildIncrementalUpdate, isEncrypted, readPdfTail, scanObjectOffsets, type UpdateObject } from '../formats/pdf.js';
 import { findingsFromXmp, mergeXmp, parseXmp } from '../metadata/xmp.js';
 import { c2paStoreFindings, xmpLabelFor } from './image.js';
 import type { PdfDocumentFacts, PdfTextMessage, PdfTextRequest } from './pdf-text-worker.js';
@@ -35,7 +35,7 @@ async function loadPdf(bytes: Uint8Array, name: string): Promise<PDFDocument> {
   try {
     return await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true });
   } catch (e) {
-    if (e instanceof EncryptedPDFError) throw encryptedError(name);
+    if (e instanceof EncryptedPDFError || /Input document to `PDFDocument.load` is encrypted/.test((e as Error).message)) throw encryptedError(name);
     throw new TamgaError('CORRUPT_INPUT', `${name}: pdf: cannot parse the document: ${(e as Error).message}`, { format: 'pdf' }, { cause: e });
   }
 }
@@ -213,10 +213,14 @@ function checkXrefStreamDictionaries(bytes: Uint8Array, name: string): void {
 }
 
 async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
-  const tail = await readPdfTail(reader);
+  const tail = await readPdfTail(reader, { allowNone: true });
   if (isEncrypted(tail)) throw encryptedError(reader.name);
   const bytes = await reader.read(0, reader.size);
   checkXrefStreamDictionaries(bytes, reader.name);
+  // A lost or wrong startxref: the update carries a complete, rebuilt table instead of a /Prev
+  // into the broken one (with object streams that cannot be done: then /Prev to the section found).
+  const rebuilt = tail.repaired ? scanObjectOffsets(bytes) : undefined;
+  if (tail.startxref < 0 && !rebuilt) throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: no cross-reference section and object streams a rebuilt table cannot address`, { format: 'pdf' });
   const doc = await loadPdf(bytes, reader.name);
   doc.registerFontkit(fontkit());
   const ctx = doc.context;
@@ -298,7 +302,7 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
     root: root.toString(),
     ...(info ? { info: info.toString() } : {}),
     ...(id ? { id: id.toString() } : {}),
-  });
+  }, rebuilt);
   return { plan: [{ copy: [0, reader.size] }, { bytes: update }], layers, skipped };
 }
 

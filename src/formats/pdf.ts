@@ -22,7 +22,7 @@ export interface PdfTail {
   trailer: string;
   /** Whether the last byte of the file is an end-of-line. */
   endsWithEol: boolean;
-  /** The startxref was missing or wrong; `startxref` is the last section found in the file. */
+  /** The startxref was missing or wrong; `startxref` is the last section found in the file (-1: none). */
   repaired?: boolean;
 }
 
@@ -77,7 +77,7 @@ async function findLastXrefSection(reader: ByteReader): Promise<Omit<PdfTail, 'e
  * (`repaired`), as readers do: an incremental update chained to that section reads as the
  * original does, with the new objects last.
  */
-export async function readPdfTail(reader: ByteReader): Promise<PdfTail> {
+export async function readPdfTail(reader: ByteReader, opts: { allowNone?: boolean } = {}): Promise<PdfTail> {
   const tailStart = Math.max(0, reader.size - TAIL_BYTES);
   const tail = latin1(await reader.read(tailStart, reader.size - tailStart));
   const last = tail.charCodeAt(tail.length - 1);
@@ -92,6 +92,8 @@ export async function readPdfTail(reader: ByteReader): Promise<PdfTail> {
   }
   const repaired = await findLastXrefSection(reader);
   if (repaired) return { ...repaired, endsWithEol, repaired: true };
+  // No section at all: readers rebuild the table from the objects; so can a writer (see scanObjectOffsets).
+  if (opts.allowNone) return { startxref: -1, xrefStream: false, trailer: '', endsWithEol, repaired: true };
   if (at < 0) throw corrupt('pdf', 'no startxref near the end of the file, and no cross-reference section to recover');
   throw corrupt('pdf', `startxref ${m?.[1] ?? '(no offset)'} does not point at a cross-reference section, and none was found to recover`, tailStart + at);
 }
@@ -122,6 +124,22 @@ function dictText(s: string): string {
     }
   }
   return s.slice(start);
+}
+
+/**
+ * Every `n g obj` in the file and where it starts, the last definition of a number winning: the
+ * cross-reference table qpdf and poppler rebuild for a file whose own is lost or wrong. Undefined
+ * when the file has object streams, whose objects such a table cannot address.
+ */
+export function scanObjectOffsets(bytes: Uint8Array): Map<number, { off: number; gen: number }> | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  if (/\/Type\s*\/ObjStm\b/.test(text)) return undefined;
+  const out = new Map<number, { off: number; gen: number }>();
+  for (const m of text.matchAll(/(^|[\r\n])[ \t]*(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+obj\b/g)) {
+    const num = Number(m[2]);
+    if (num > 0 && num < 1 << 23) out.set(num, { off: m.index + m[1]!.length + (m[0].length - m[0].trimStart().length - m[1]!.length), gen: Number(m[3]) });
+  }
+  return out;
 }
 
 export const isEncrypted = (t: PdfTail): boolean => /\/Encrypt[\s/<\d]/.test(t.trailer);
@@ -159,7 +177,7 @@ function runs(nums: number[]): [number, number][] {
  * the same kind as the previous one (table or stream, so readers that handle the file today handle
  * it after), and a trailer chained to `tail.startxref` with /Prev.
  */
-export function buildIncrementalUpdate(baseSize: number, tail: PdfTail, objects: UpdateObject[], trailer: UpdateTrailer): Uint8Array {
+export function buildIncrementalUpdate(baseSize: number, tail: PdfTail, objects: UpdateObject[], trailer: UpdateTrailer, rebuilt?: Map<number, { off: number; gen: number }>): Uint8Array {
   const parts: Uint8Array[] = [];
   let pos = baseSize;
   const push = (b: Uint8Array) => {
@@ -175,8 +193,23 @@ export function buildIncrementalUpdate(baseSize: number, tail: PdfTail, objects:
     push(o.body);
     push(enc('\nendobj\n'));
   }
-  const common = `/Size ${trailer.size} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''} /Prev ${tail.startxref}`;
   const xrefAt = pos;
+  if (rebuilt) {
+    // The file's own table is lost or wrong: a complete table of every object (no /Prev), the
+    // one readers would rebuild, with the new objects in it.
+    const all = new Map(rebuilt);
+    for (const [n, e] of offsets) all.set(n, e);
+    const size = Math.max(trailer.size, ...[...all.keys()].map((n) => n + 1));
+    let table = `xref\n0 ${size}\n0000000000 65535 f\r\n`;
+    for (let n = 1; n < size; n++) {
+      const e = all.get(n);
+      table += e ? `${String(e.off).padStart(10, '0')} ${String(e.gen).padStart(5, '0')} n\r\n` : '0000000000 00000 f\r\n';
+    }
+    const dict = `/Size ${size} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''}`;
+    push(enc(`${table}trailer\n<< ${dict} >>\nstartxref\n${xrefAt}\n%%EOF\n`));
+    return Buffer.concat(parts);
+  }
+  const common = `/Size ${trailer.size} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''} /Prev ${tail.startxref}`;
   if (!tail.xrefStream) {
     let table = 'xref\n';
     for (const [first, count] of runs(sorted.map((o) => o.num))) {
