@@ -7,7 +7,7 @@ import type { DetectOptions, Finding, Format } from '../core/types.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
 import { fontBytes, fontkit, fontRuns } from '../formats/pdf-fonts.js';
-import { buildIncrementalUpdate, isEncrypted, readPdfTail, scanObjectOffsets, type UpdateObject } from '../formats/pdf.js';
+import { buildIncrementalUpdate, isEncrypted, readPdfTail, scanObjectOffsets, xrefTableMatches, type UpdateObject } from '../formats/pdf.js';
 import { findingsFromXmp, mergeXmp, parseXmp } from '../metadata/xmp.js';
 import { c2paStoreFindings, xmpLabelFor } from './image.js';
 import type { PdfDocumentFacts, PdfTextMessage, PdfTextRequest } from './pdf-text-worker.js';
@@ -212,6 +212,21 @@ function checkXrefStreamDictionaries(bytes: Uint8Array, name: string): void {
   }
 }
 
+/**
+ * The Info dictionary an earlier trailer names when the last one does not (a linearised file
+ * keeps /Info in its first-page section): reused, since a second Info dictionary is one too many
+ * (exiftool: "Ignored duplicate Info dictionary").
+ */
+function earlierInfoRef(bytes: Uint8Array, doc: PDFDocument): PDFRef | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const refs = [...text.matchAll(/\/Info\s+(\d+)\s+(\d+)\s+R/g)].reverse();
+  for (const m of refs) {
+    const ref = PDFRef.of(Number(m[1]), Number(m[2]));
+    if (doc.context.lookupMaybe(ref, PDFDict)) return ref;
+  }
+  return undefined;
+}
+
 async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenance, opts: ResolvedLabelOptions): Promise<AdapterLabelOutput> {
   const tail = await readPdfTail(reader, { allowNone: true });
   if (isEncrypted(tail)) throw encryptedError(reader.name);
@@ -219,9 +234,14 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
   checkXrefStreamDictionaries(bytes, reader.name);
   // A lost or wrong startxref: the update carries a complete, rebuilt table instead of a /Prev
   // into the broken one (with object streams that cannot be done: then /Prev to the section found).
-  const rebuilt = tail.repaired ? scanObjectOffsets(bytes) : undefined;
+  // So does a table whose entries point away from their objects.
+  const scanned = scanObjectOffsets(bytes);
+  const rebuilt = scanned && (tail.repaired || !xrefTableMatches(bytes, tail, scanned)) ? scanned : undefined;
   if (tail.startxref < 0 && !rebuilt) throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: no cross-reference section and object streams a rebuilt table cannot address`, { format: 'pdf' });
   const doc = await loadPdf(bytes, reader.name);
+  // A catalog without a page tree opens in no reader (pdf.js: "Invalid Root reference", poppler:
+  // "Top-level pages object is wrong type"): a label there could never be read back.
+  if (!doc.catalog.lookupMaybe(PDFName.of('Pages'), PDFDict)) throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: the catalog has no page tree (/Pages)`, { format: 'pdf' });
   doc.registerFontkit(fontkit());
   const ctx = doc.context;
   const declaredSize = Number(/\/Size\s+(\d+)/.exec(tail.trailer)?.[1] ?? 0);
@@ -273,7 +293,7 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
     // Uncompressed, so byte scanners find it (labelling-standards.md §2.11).
     const xmpRef = ctx.register(ctx.stream(xmp, { Type: 'Metadata', Subtype: 'XML' }));
     doc.catalog.set(PDFName.of('Metadata'), xmpRef);
-    const infoRef = ctx.trailerInfo.Info;
+    const infoRef = ctx.trailerInfo.Info ?? earlierInfoRef(bytes, doc);
     let info = infoRef ? ctx.lookupMaybe(infoRef, PDFDict) : undefined;
     if (!info) info = ctx.obj({});
     info.set(PDFName.of(INFO_KEYS.generated), text('true'));
@@ -281,7 +301,7 @@ async function labelPdfDocument(reader: ByteReader, _format: Format, p: Provenan
     info.set(PDFName.of(INFO_KEYS.sourceType), text(digitalSourceTypeUri(p.digitalSourceType)));
     info.set(PDFName.of(INFO_KEYS.contentId), text(p.contentId));
     if (!info.has(PDFName.of('Subject'))) info.set(PDFName.of('Subject'), text(label.disclosure.line));
-    if (!(infoRef instanceof PDFRef)) ctx.trailerInfo.Info = ctx.register(info);
+    ctx.trailerInfo.Info = infoRef instanceof PDFRef ? infoRef : ctx.register(info);
     layers.push('metadata');
   }
   if (!layers.length) throw new TamgaError('INVALID_OPTION', 'nothing to write: the visible and metadata layers are both off', { option: 'metadata' });

@@ -61,7 +61,7 @@ async function findLastXrefSection(reader: ByteReader): Promise<Omit<PdfTail, 'e
   for (const m of text.matchAll(/\/Type\s*\/XRef\b/g)) {
     const objAt = text.lastIndexOf(' obj', m.index);
     if (objAt < 0) continue;
-    const head = /(\d+)\s+(\d+)\s+$/.exec(text.slice(Math.max(0, objAt - 24), objAt));
+    const head = /(\d+)\s+(\d+)$/.exec(text.slice(Math.max(0, objAt - 24), objAt));
     if (head) candidates.push(objAt - head[0].length);
   }
   for (const c of candidates.sort((a, b) => b - a)) {
@@ -140,6 +140,30 @@ export function scanObjectOffsets(bytes: Uint8Array): Map<number, { off: number;
     if (num > 0 && num < 1 << 23) out.set(num, { off: m.index + m[1]!.length + (m[0].length - m[0].trimStart().length - m[1]!.length), gen: Number(m[3]) });
   }
   return out;
+}
+
+/**
+ * Whether the last cross-reference table's in-use entries point where `scan` found the objects:
+ * false when one points elsewhere (a file whose table qpdf and poppler must rebuild).
+ */
+export function xrefTableMatches(bytes: Uint8Array, tail: PdfTail, scan: Map<number, { off: number; gen: number }>): boolean {
+  if (tail.xrefStream || tail.startxref < 0) return true;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', tail.startxref, Math.min(bytes.length, tail.startxref + (16 << 20)));
+  const re = /(\d+)[ \t]+(\d+)[ \t]*\r?\n|(\d{10})[ \t](\d{5})[ \t]([nf])/g;
+  re.lastIndex = 4;
+  let num = 0;
+  for (let m = re.exec(text); m && m.index < text.indexOf('trailer'); m = re.exec(text)) {
+    if (m[1] !== undefined) {
+      num = Number(m[1]);
+      continue;
+    }
+    if (m[5] === 'n' && num > 0) {
+      const found = scan.get(num);
+      if (!found || found.off !== Number(m[3])) return false;
+    }
+    num++;
+  }
+  return true;
 }
 
 export const isEncrypted = (t: PdfTail): boolean => /\/Encrypt[\s/<\d]/.test(t.trailer);
