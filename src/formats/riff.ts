@@ -65,16 +65,16 @@ export async function readRiffChunks(reader: ByteReader, format = 'riff', opts: 
     const h = await reader.read(at, 8);
     const id = latin1(h.subarray(0, 4));
     const storedSize = u32le(h, 4);
-    // A streamed `data` chunk runs to the end of the file whatever its size field says.
-    const streamed = opts.lenient && id === 'data' && (storedSize === 0xffffffff || at + 8 + storedSize > end || (storedSize === 0 && sizeFromFile));
-    const size = streamed ? end - at - 8 : storedSize;
-    const dataEnd = at + 8 + size;
-    if (dataEnd > end && opts.lenient && !sizeFromFile && dataEnd <= reader.size) {
+    if (opts.lenient && !sizeFromFile && at + 8 + storedSize > end && at + 8 + storedSize <= reader.size) {
       // A RIFF size too small for the chunks the file holds (exiftool: "Incorrect RIFF chunk
       // size"): the chunks decide, and a write puts the right size in the header.
       sizeFromFile = true;
       end = reader.size;
     }
+    // A streamed `data` chunk runs to the end of the file whatever its size field says.
+    const streamed = opts.lenient && id === 'data' && (storedSize === 0xffffffff || at + 8 + storedSize > end || (storedSize === 0 && sizeFromFile));
+    const size = streamed ? end - at - 8 : storedSize;
+    const dataEnd = at + 8 + size;
     if (dataEnd > end) throw corrupt(format, `chunk '${id}' of ${size} bytes runs past the end of the RIFF data (${end})`, at);
     // A missing pad byte after the last chunk is a common writer slip; tolerate it.
     const chunkEnd = Math.min(dataEnd + (size & 1), end);
