@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFRawStream, PDFRef, PDFStream, type PDFFont, type PDFObject, type PDFPage } from 'pdf-lib';
+import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFRawStream, PDFRef, PDFStream, PDFString, type PDFFont, type PDFObject, type PDFPage } from 'pdf-lib';
 import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
@@ -502,6 +502,23 @@ class PdfJsThread {
 
 let pdfJsThread: PdfJsThread | undefined;
 
+/** The catalog's XMP and the Info strings as pdf-lib reads them; undefined when it cannot or there are none. */
+async function factsViaPdfLib(bytes: Uint8Array): Promise<PdfDocumentFacts | undefined> {
+  try {
+    checkXrefStreamDictionaries(bytes, 'pdf');
+    const doc = await PDFDocument.load(bytes, { updateMetadata: false, ignoreEncryption: false, throwOnInvalidObject: true });
+    const stream = doc.catalog.lookup(PDFName.of('Metadata'));
+    const xmp = stream instanceof PDFRawStream ? Buffer.from(decodePDFRawStream(stream).decode()).toString('utf8') : undefined;
+    const info: Record<string, unknown> = {};
+    const dict = doc.context.trailerInfo.Info ? doc.context.lookupMaybe(doc.context.trailerInfo.Info, PDFDict) : undefined;
+    for (const [k, v] of dict?.entries() ?? []) if (v instanceof PDFHexString || v instanceof PDFString) info[k.decodeText()] = v.decodeText();
+    if (!xmp && !Object.keys(info).length) return undefined;
+    return { ...(xmp ? { xmp } : {}), info, numPages: doc.getPageCount() };
+  } catch {
+    return undefined;
+  }
+}
+
 async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOptions): Promise<Finding[]> {
   // A missing or wrong startxref is repaired by pdf.js as by qpdf and poppler; only /Encrypt matters here.
   const tail = await readPdfTail(reader).catch((e: unknown) => {
@@ -509,16 +526,26 @@ async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOption
     throw e;
   });
   if (tail && isEncrypted(tail)) throw encryptedError(reader.name);
-  const pass = await (pdfJsThread ??= new PdfJsThread()).run(
+  const pass = await (pdfJsThread ??= new PdfJsThread())
+    .run(
     {
       ...(reader.path && reader.size > WHOLE_PARSE_LIMIT ? { path: reader.path } : { data: Uint8Array.from(await reader.read(0, reader.size)) }),
       phrases: STAMP_PHRASES,
-      ...(opts.visible === false ? { pages: [] } : {}),
+      ...(opts.visible === false ? { pages: [] } : opts.pdfStampPages === 'first-last' ? { pages: 'first-last' as const } : {}),
       wholeParseLimit: WHOLE_PARSE_LIMIT,
       rangeChunk: RANGE_CHUNK,
     },
     reader.name,
-  );
+  )
+    .catch(async (e: unknown) => {
+      // pdf.js cannot open it (in time): the label may still be there for pdf-lib, which reads
+      // the objects in file order; the page text is then a note.
+      if (!(e instanceof TamgaError) || e.code === 'ENCRYPTED_INPUT' || reader.size > WHOLE_PARSE_LIMIT) throw e;
+      const facts = await factsViaPdfLib(await reader.read(0, reader.size));
+      if (!facts) throw e;
+      const fallback: PdfPass = { facts, unread: e.message };
+      return fallback;
+    });
   const findings: Finding[] = [];
   const raw = pass.facts.xmp;
   if (raw) {

@@ -118,6 +118,14 @@ describe('PDFs from real archives', () => {
     expect(d.findings.find((f) => f.kind === 'pdf:page-text-unread')?.value).toMatch(/(MiB of memory|not read within)/);
   }, 60_000);
 
+  it('a document pdf.js cannot open in time (bug1978317.pdf: 65,000 objects, a broken table) still shows the label, read by pdf-lib', async () => {
+    const labelled = (await label(await simplePdf(), {}, { visible: false })).data!;
+    PDF_PASS_LIMITS.timeMs = 1;
+    const d = await detect(labelled);
+    expect(d.findings.map((f) => f.kind)).toEqual(expect.arrayContaining(['xmp:tamga', 'pdf:info-ai-generated', 'pdf:page-text-unread']));
+    expect(d.findings.find((f) => f.kind === 'pdf:page-text-unread')!.value).toMatch(/could not be opened/);
+  });
+
   it('a circular page tree: the label is found, the page text is a note, not the file error', async () => {
     const input = await simplePdf((doc) => {
       const pagesRef = doc.catalog.get(PDFName.of('Pages'))!;
