@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFRawStream, PDFRef, PDFStream, PDFString, type PDFFont, type PDFObject, type PDFPage } from 'pdf-lib';
 import { TamgaError } from '../core/errors.js';
@@ -452,8 +453,12 @@ class PdfJsThread {
     return (this.worker = w);
   }
 
+  /** Documents queued or running on this thread. */
+  pending = 0;
+
   run(req: Omit<PdfTextRequest, 'id'>, name: string): Promise<PdfPass> {
-    const task = this.queue.then(() => this.runNow({ ...req, id: this.nextId++ }, name));
+    this.pending++;
+    const task = this.queue.then(() => this.runNow({ ...req, id: this.nextId++ }, name)).finally(() => this.pending--);
     this.queue = task.catch(() => undefined);
     return task;
   }
@@ -500,7 +505,22 @@ class PdfJsThread {
   }
 }
 
-let pdfJsThread: PdfJsThread | undefined;
+/**
+ * pdf.js threads: two where the machine has the cores, so a scan of a PDF archive uses them (the
+ * main thread mostly waits on these); each document goes to the least busy one.
+ */
+const pdfJsThreads: PdfJsThread[] = [];
+function pdfJsThread(): PdfJsThread {
+  const limit = Math.max(1, Math.min(2, availableParallelism()));
+  const idle = pdfJsThreads.find((t) => t.pending === 0);
+  if (idle) return idle;
+  if (pdfJsThreads.length < limit) {
+    const t = new PdfJsThread();
+    pdfJsThreads.push(t);
+    return t;
+  }
+  return pdfJsThreads.reduce((a, b) => (b.pending < a.pending ? b : a));
+}
 
 /** The catalog's XMP and the Info strings as pdf-lib reads them; undefined when it cannot or there are none. */
 async function factsViaPdfLib(bytes: Uint8Array): Promise<PdfDocumentFacts | undefined> {
@@ -526,10 +546,11 @@ async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOption
     throw e;
   });
   if (tail && isEncrypted(tail)) throw encryptedError(reader.name);
-  const pass = await (pdfJsThread ??= new PdfJsThread())
+  const pass = await pdfJsThread()
     .run(
     {
-      ...(reader.path && reader.size > WHOLE_PARSE_LIMIT ? { path: reader.path } : { data: Uint8Array.from(await reader.read(0, reader.size)) }),
+      // A file the worker reads itself (no copy through this thread); a buffer is copied over.
+      ...(reader.path ? { path: reader.path } : { data: Uint8Array.from(await reader.read(0, reader.size)) }),
       phrases: STAMP_PHRASES,
       ...(opts.visible === false ? { pages: [] } : opts.pdfStampPages === 'first-last' ? { pages: 'first-last' as const } : {}),
       wholeParseLimit: WHOLE_PARSE_LIMIT,
