@@ -6,6 +6,7 @@
  * demuxing every packet for audio/video, libvips (sharp) pixels for images.
  *
  * Run: npx tsx bench/realworld.ts <folder> [--timeout 60] [--out /tmp/realworld] [--limit N]
+ *      npx tsx bench/realworld.ts <folder> --speed   (default `tamga scan` against `exiftool -json -r -q`, same run)
  * Prints the counts (ok / clean error / crash / hang / damaged / label not found / new warnings /
  * readable-but-refused / unsupported) and writes every file's record to <out>/results.ndjson.
  * The files are not part of the repository: fetch them (see fixtures/SOURCES.md) under /tmp.
@@ -274,4 +275,21 @@ async function main(): Promise<void> {
   console.log(order.map((o) => `${o}: ${counts.get(o) ?? 0}`).join(' / '));
 }
 
-await main();
+/** `tamga scan` (default options: page text and pixels read) against exiftool over the same folder, one after the other. */
+function speed(): void {
+  const timed = (cmd: string, args: string[]) => {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+    if (r.status !== 0 && cmd !== 'exiftool') throw new Error(`${cmd} failed: ${r.stderr}`);
+    return (performance.now() - t0) / 1000;
+  };
+  const files = walk(resolve(ROOT!)).length;
+  const tamga = timed(process.execPath, [resolve(import.meta.dirname, '..', 'bin', 'tamga.js'), 'scan', resolve(ROOT!), '--format', 'ndjson', '-o', join(OUT, 'scan.ndjson'), '--fail-on', 'none']);
+  const exif = timed('exiftool', ['-json', '-r', '-q', resolve(ROOT!)]);
+  console.log(`${files} files: tamga scan ${tamga.toFixed(1)} s (${(files / tamga).toFixed(1)} files/s), exiftool -json -r -q ${exif.toFixed(1)} s (${(files / exif).toFixed(1)} files/s): ${(exif / tamga).toFixed(2)}x exiftool`);
+}
+
+if (argv.includes('--speed')) {
+  mkdirSync(OUT, { recursive: true });
+  speed();
+} else await main();
