@@ -157,8 +157,52 @@ function collectProperties(desc: XmlElement): XmpProperty[] {
   return out;
 }
 
+/**
+ * The namespaces of XMP's standard prefixes (XMP Part 1 §8, Part 2), for packets that use one
+ * without declaring it, as some PDF producers write them (pdf.js issue20453.pdf: `dc:` unbound);
+ * exiftool reads those prefixes as these namespaces too.
+ */
+const STANDARD_PREFIXES: Record<string, string> = {
+  x: NS.x,
+  rdf: NS.rdf,
+  dc: NS.dc,
+  xmp: NS.xmp,
+  xap: NS.xmp,
+  xmpMM: 'http://ns.adobe.com/xap/1.0/mm/',
+  xapMM: 'http://ns.adobe.com/xap/1.0/mm/',
+  xmpRights: 'http://ns.adobe.com/xap/1.0/rights/',
+  xapRights: 'http://ns.adobe.com/xap/1.0/rights/',
+  xmpTPg: 'http://ns.adobe.com/xap/1.0/t/pg/',
+  stEvt: 'http://ns.adobe.com/xap/1.0/sType/ResourceEvent#',
+  stRef: 'http://ns.adobe.com/xap/1.0/sType/ResourceRef#',
+  pdf: 'http://ns.adobe.com/pdf/1.3/',
+  pdfx: 'http://ns.adobe.com/pdfx/1.3/',
+  photoshop: NS.photoshop,
+  tiff: 'http://ns.adobe.com/tiff/1.0/',
+  exif: NS.exif,
+  Iptc4xmpCore: 'http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/',
+  Iptc4xmpExt: NS.Iptc4xmpExt,
+};
+
+/** Parses the packet text; an undeclared standard prefix is declared on the root element (at most a few times). */
+function parsePacketText(text: string) {
+  let t = text;
+  for (let tries = 0; ; tries++) {
+    try {
+      return parseXml(t);
+    } catch (e) {
+      const prefix = e instanceof TamgaError ? /unbound namespace prefix: "([\w.-]+)"/.exec(e.message)?.[1] : undefined;
+      const uri = prefix !== undefined && Object.hasOwn(STANDARD_PREFIXES, prefix) ? STANDARD_PREFIXES[prefix] : undefined;
+      const root = /<(?![?!])[\w:.-]+/.exec(t);
+      if (!uri || !root || tries >= 8) throw e;
+      const at = root.index + root[0].length;
+      t = `${t.slice(0, at)} xmlns:${prefix}="${uri}"${t.slice(at)}`;
+    }
+  }
+}
+
 export function parseXmp(bytes: Uint8Array): XmpPacket {
-  const doc = parseXml(decodePacket(bytes));
+  const doc = parsePacketText(decodePacket(bytes));
   let rdf = findRdf(doc.root);
   // `<x:xmpmeta/>` (or one with only whitespace) is an empty packet, not a broken one: exiftool
   // writes it when every property was deleted.

@@ -121,6 +121,16 @@ describe('XMP packets as others write them', () => {
     expect(new Set(abouts)).toEqual(new Set([about]));
   });
 
+  it('a standard prefix used without its declaration (dc:, xmp: as some PDF producers write them) is read and merged, declared', () => {
+    const undeclared = Buffer.from('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""><dc:format>application/pdf</dc:format><xmp:CreatorTool>Writer</xmp:CreatorTool></rdf:Description></rdf:RDF></x:xmpmeta>');
+    expect(valueText(getProperty(parseXmp(undeclared), NS.dc, 'format'))).toBe('application/pdf');
+    const merged = parseXmp(mergeXmp(undeclared, label_));
+    expect(valueText(getProperty(merged, NS.xmp, 'CreatorTool'))).toBe('Writer');
+    expect(valueText(getProperty(merged, NS.tamga, 'contentId'))).toBe('c-1');
+    // An unknown prefix stays an error: it names no namespace anyone could guess.
+    expect(() => parseXmp(Buffer.from(undeclared.toString().replace('dc:format', 'zz:format').replace('/dc:format', '/zz:format')))).toThrow(/unbound/);
+  });
+
   it('an empty <x:xmpmeta/> is an empty packet: read with no properties, merged into', () => {
     const empty = Buffer.from('<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"/><?xpacket end="w"?>');
     expect(parseXmp(empty).properties).toEqual([]);
