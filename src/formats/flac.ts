@@ -92,7 +92,7 @@ export function vorbisTexts(vc: VorbisComments, carrier: Carrier): AvMetadata['t
 // ---------------------------------------------------------------------------------------------
 // FLAC metadata blocks
 
-interface FlacBlock {
+export interface FlacBlock {
   type: number;
   offset: number;
   /** Payload length (the header is 4 bytes). */
@@ -104,7 +104,7 @@ interface FlacBlock {
  * The metadata blocks, after `fLaC` at `start`: 0, or the end of a leading ID3v2 tag, which is
  * kept as it is (the label goes in the Vorbis comment, where FLAC readers look).
  */
-async function readFlacBlocks(reader: ByteReader): Promise<{ blocks: FlacBlock[]; audioStart: number; start: number }> {
+export async function readFlacBlocks(reader: ByteReader): Promise<{ blocks: FlacBlock[]; audioStart: number; start: number }> {
   const start = id3TagLength(await reader.read(0, Math.min(10, reader.size)));
   if (start + 4 > reader.size || !startsWith(await reader.read(start, 4), ascii('fLaC'))) throw corrupt(FORMAT, "missing 'fLaC' marker", start);
   const blocks: FlacBlock[] = [];

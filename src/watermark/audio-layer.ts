@@ -5,7 +5,7 @@ import { embedAudioWatermark } from './audio.js';
 import { watermarkIdOf } from './payload.js';
 
 /** Decoded float PCM above this is refused: the mark is computed over the whole signal in memory. */
-const MAX_PCM_BYTES = 1 << 30;
+export const MAX_PCM_BYTES = 1 << 30;
 
 /**
  * The audio pipeline's watermark step: decodes `input`, adds the content id's mark under `key`
@@ -17,12 +17,23 @@ export async function addAudioWatermark(input: string, format: string, output: s
   if (stream.duration * stream.rate * n * 4 > MAX_PCM_BYTES) {
     throw new TamgaError('INPUT_TOO_LARGE', `${input}: audio too long to watermark in memory (${Math.round(stream.duration)} s)`, { limit: MAX_PCM_BYTES });
   }
-  const marked = embedAudioWatermark(await decodeChannels(input, n, stream.rate), stream.rate, watermarkIdOf(contentId), key);
+  const marked = await markedChannels(input, n, stream.rate, watermarkIdOf(contentId), key);
   const all = interleave(marked);
   await runFfmpeg(
     ['-y', '-f', 'f32le', '-ar', String(stream.rate), '-ac', String(n), '-i', 'pipe:0', '-i', fileUrl(input), '-map', '0:a', '-map_metadata', '1', ...encoder, '-f', muxer, fileUrl(output)],
     { stdin: new Uint8Array(all.buffer, all.byteOffset, all.byteLength) },
   );
+}
+
+/** The first audio stream of `path` decoded and marked; a refusal (too short) names the file. */
+export async function markedChannels(path: string, n: number, rate: number, id: Uint8Array, key: string): Promise<Float32Array[]> {
+  const channels = await decodeChannels(path, n, rate);
+  try {
+    return embedAudioWatermark(channels, rate, id, key);
+  } catch (e) {
+    if (e instanceof TamgaError && e.code === 'UNSUPPORTED_FORMAT') throw new TamgaError(e.code, `${path}: ${e.message.replace(/^audio watermark: /, '')}`, e.details);
+    throw e;
+  }
 }
 
 /** The first audio stream of `path` decoded to `n` float channels at `rate`. */

@@ -5,9 +5,9 @@ import { TamgaError } from '../core/errors.js';
 import { SNIFF_BYTES, sniff } from '../core/sniff.js';
 import { FileReader, type ByteReader } from '../core/source.js';
 import type { Finding, SniffResult } from '../core/types.js';
-import { probe, runFfmpeg } from '../media/ffmpeg.js';
-import { DETECT_RATE, detectAudioWatermark, embedAudioWatermark } from './audio.js';
-import { decodeChannels, interleave } from './audio-layer.js';
+import { runFfmpeg } from '../media/ffmpeg.js';
+import { DETECT_RATE, detectAudioWatermark, type AudioDetectOptions } from './audio.js';
+import { watermarkAudioFileBytes } from './audio-file.js';
 import { embedImageWatermarkBytes, keyFingerprint, watermarkFindings } from './image-layer.js';
 import { WATERMARK_ID_BYTES } from './payload.js';
 import { detectVideoWatermark, embedVideoWatermark } from './video.js';
@@ -37,37 +37,6 @@ async function sniffFile(path: string): Promise<{ reader: ByteReader; kind: Snif
   return { reader, kind: s };
 }
 
-/** Decoded float PCM of every channel at the file's own rate. */
-async function decodePcm(path: string): Promise<{ channels: Float32Array[]; rate: number }> {
-  const info = await probe(path);
-  const audio = info.streams.find((s) => s.codec_type === 'audio');
-  if (!audio) throw new TamgaError('CORRUPT_INPUT', `${path}: no audio stream`, { path });
-  const rate = Number(audio.sample_rate ?? 44100);
-  const n = audio.channels ?? 2;
-  const channels = await decodeChannels(path, n, rate);
-  return { channels, rate };
-}
-
-/** Encoder arguments for an audio output by its extension: lossless stays lossless, lossy gets a high bitrate. */
-function audioEncoderFor(output: string): string[] {
-  switch (extname(output).toLowerCase()) {
-    case '.wav':
-      return ['-c:a', 'pcm_s16le'];
-    case '.flac':
-      return ['-c:a', 'flac'];
-    case '.mp3':
-      return ['-c:a', 'libmp3lame', '-b:a', '256k'];
-    case '.m4a':
-    case '.aac':
-      return ['-c:a', 'aac', '-b:a', '256k'];
-    case '.ogg':
-    case '.opus':
-      return ['-c:a', 'libopus', '-b:a', '192k'];
-    default:
-      throw new TamgaError('INVALID_OPTION', `output: no audio encoder for ${extname(output) || 'a file without extension'} (use .wav, .flac, .mp3, .m4a, .ogg)`, { option: 'output' });
-  }
-}
-
 /** Embeds `payload` under `key` into `input`, writing `output` through a temp file and a rename. */
 export async function embedWatermarkFile(input: string, output: string, key: string, payload: Uint8Array): Promise<{ kind: string; format: string }> {
   checkKeyText(key);
@@ -78,17 +47,14 @@ export async function embedWatermarkFile(input: string, output: string, key: str
       await writeBytesAtomically(output, bytes);
       return { kind: kind.kind, format: kind.format };
     }
+    if (kind.kind === 'audio') {
+      await writeBytesAtomically(output, await watermarkAudioFileBytes(input, kind.format, output, payload, key));
+      return { kind: kind.kind, format: kind.format };
+    }
     const tmp = tempPathFor(output) + extname(output);
     try {
       if (kind.kind === 'video') {
         await embedVideoWatermark(input, tmp, payload, key);
-      } else if (kind.kind === 'audio') {
-        const { channels, rate } = await decodePcm(input);
-        const marked = embedAudioWatermark(channels, rate, payload, key);
-        const inter = interleave(marked);
-        await runFfmpeg(['-f', 'f32le', '-ar', String(rate), '-ac', String(marked.length), '-i', 'pipe:0', ...audioEncoderFor(output), '-y', tmp], {
-          stdin: new Uint8Array(inter.buffer),
-        });
       } else {
         throw new TamgaError('UNSUPPORTED_FORMAT', `${input}: ${kind.kind} has no pixel or sample watermark (text is watermarked by label with a watermarkKey)`);
       }
@@ -104,7 +70,7 @@ export async function embedWatermarkFile(input: string, output: string, key: str
 }
 
 /** The payload found under `key`, or undefined. */
-export async function detectWatermarkFile(input: string, key: string): Promise<{ payload: Uint8Array; pValue: number } | undefined> {
+export async function detectWatermarkFile(input: string, key: string, opts: AudioDetectOptions = {}): Promise<{ payload: Uint8Array; pValue: number; speed?: number } | undefined> {
   checkKeyText(key);
   const { reader, kind } = await sniffFile(input);
   try {
@@ -113,8 +79,9 @@ export async function detectWatermarkFile(input: string, key: string): Promise<{
       return hit ? { payload: Buffer.from((hit.value as { id: string }).id, 'hex'), pValue: (hit.value as { pValue: number }).pValue } : undefined;
     }
     if (kind.kind === 'video' || kind.kind === 'audio') {
-      const [hit] = await avWatermarkFindings(input, kind.kind, [key]);
-      return hit ? { payload: Buffer.from((hit.value as { id: string }).id, 'hex'), pValue: (hit.value as { pValue: number }).pValue } : undefined;
+      const [hit] = await avWatermarkFindings(input, kind.kind, [key], opts);
+      const v = hit?.value as { id: string; pValue: number; speed?: number } | undefined;
+      return v ? { payload: Buffer.from(v.id, 'hex'), pValue: v.pValue, ...(v.speed !== undefined ? { speed: v.speed } : {}) } : undefined;
     }
     throw new TamgaError('UNSUPPORTED_FORMAT', `${input}: ${kind.kind} has no pixel or sample watermark`);
   } finally {
@@ -126,21 +93,21 @@ export async function detectWatermarkFile(input: string, key: string): Promise<{
  * `watermark:tamga` findings for an audio or video file, one per key found: the samples or the
  * sampled frames are decoded once and every key is tried on them.
  */
-export async function avWatermarkFindings(path: string, kind: 'audio' | 'video', keys: readonly string[]): Promise<Finding[]> {
+export async function avWatermarkFindings(path: string, kind: 'audio' | 'video', keys: readonly string[], opts: AudioDetectOptions = {}): Promise<Finding[]> {
   if (!keys.length) return [];
-  const hits = new Map<string, { payload: Uint8Array; pValue: number }>();
+  const hits = new Map<string, { payload: Uint8Array; pValue: number; speed?: number }>();
   if (kind === 'video') for (const [key, hit] of await detectVideoWatermark(path, keys)) hits.set(key, hit);
   else {
     const { stdout } = await runFfmpeg(['-i', path, '-map', '0:a:0', '-ac', '1', '-ar', String(DETECT_RATE), '-f', 'f32le', 'pipe:1']);
     const mono = new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength));
     for (const key of keys) {
-      const hit = detectAudioWatermark(mono, key);
+      const hit = detectAudioWatermark(mono, key, opts);
       if (hit) hits.set(key, hit);
     }
   }
   return keys.flatMap((key): Finding[] => {
     const hit = hits.get(key);
     if (!hit) return [];
-    return [{ layer: 'watermark', kind: 'watermark:tamga', value: { id: Buffer.from(hit.payload).toString('hex'), key: keyFingerprint(key), pValue: hit.pValue }, confidence: 1 - hit.pValue, where: kind === 'video' ? 'frames' : 'samples' }];
+    return [{ layer: 'watermark', kind: 'watermark:tamga', value: { id: Buffer.from(hit.payload).toString('hex'), key: keyFingerprint(key), pValue: hit.pValue, ...(hit.speed !== undefined && hit.speed !== 1 ? { speed: hit.speed } : {}) }, confidence: 1 - hit.pValue, where: kind === 'video' ? 'frames' : 'samples' }];
   });
 }

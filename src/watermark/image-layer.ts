@@ -49,9 +49,12 @@ async function markImage(input: ByteReader, format: Format, id: Uint8Array, key:
     }
     // Composite the marked pixels over the original ('source' replaces them), so the original's
     // metadata travels with keepMetadata exactly as in the visible step.
-    const img = upright
-      .composite([{ input: marked, raw: { width: info.width, height: info.height, channels: info.channels }, left: 0, top: 0, blend: 'source' }])
-      .keepMetadata();
+    const composited = upright
+      .composite([{ input: marked, raw: { width: info.width, height: info.height, channels: info.channels }, left: 0, top: 0, blend: 'source' }]);
+    // Compositing always yields sRGB with alpha: drop the alpha again when the input had none,
+    // and go back to one grey channel for a grey input, so the output has the input's channels.
+    const flat = meta.hasAlpha ? composited : composited.removeAlpha();
+    const img = ((meta.channels ?? 3) <= 2 ? flat.toColourspace('b-w') : flat).keepMetadata();
     const out = await encodeAs(img, format, bytes).toBuffer();
     return { bytes: new Uint8Array(out.buffer, out.byteOffset, out.length) };
   } catch (e) {

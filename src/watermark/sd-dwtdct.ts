@@ -3,7 +3,9 @@ import { TamgaError } from '../core/errors.js';
 /**
  * The public, unkeyed `dwtDct` / `dwtDctSvd` watermarks of invisible-watermark (imwatermark), the
  * mark Stable Diffusion's reference scripts put on every output (labelling-standards.md §8.8).
- * Our own implementation from the published algorithm, kept bit-compatible with the library:
+ * Our own implementation from the published algorithm, the same steps as the library but not
+ * bit-identical to it (our float arithmetic for the Haar transform and colour conversion differs
+ * from OpenCV's/pywt's in rounding: a few marked pixels differ, see the README):
  *
  * - Colour: OpenCV's BGR->YUV (Y = .299R + .587G + .114B, U = .492(B - Y) + delta). Only U is
  *   marked (the library's scales are [0, 36, 36] but its loop covers channels 0-1).

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DETECT_RATE, detectAudioWatermark, embedAudioWatermark } from '../../src/watermark/audio.js';
+import { DETECT_RATE, detectAudioWatermark, embedAudioWatermark, MIN_AUDIO_SECONDS } from '../../src/watermark/audio.js';
+import { TamgaError } from '../../src/core/errors.js';
 import { corpusFile, hasCorpus } from '../helpers.js';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? ffmpegInstaller.path;
@@ -81,6 +82,60 @@ describe('audio watermark', () => {
   it('too short for a block: no answer rather than a guess', () => {
     expect(detectAudioWatermark(new Float32Array(DETECT_RATE * 3), KEY)).toBeUndefined();
   });
+
+  it('refuses to mark audio shorter than one block (it could never be found) with a TamgaError', () => {
+    const short = planar(original.subarray(0, Math.floor(RATE * (MIN_AUDIO_SECONDS - 0.1)) * 2), 2);
+    expect(() => embedAudioWatermark(short, RATE, ID, KEY)).toThrow(TamgaError);
+    expect(() => embedAudioWatermark(short, RATE, ID, KEY)).toThrow(/shorter than one .* block/);
+    // One block is enough, and is found.
+    const one = planar(original.subarray(0, Math.ceil(RATE * (MIN_AUDIO_SECONDS + 0.2)) * 2), 2);
+    expect(hex(detectAudioWatermark(throughCodec(interleave(embedAudioWatermark(one, RATE, ID, KEY)), ['-c:a', 'pcm_f32le'], 'wav'), KEY))).toBe(ID_HEX);
+  });
+
+  it('a digitally silent channel, and digital silence inside a channel, stay bit-for-bit silent', () => {
+    const [left] = planar(original, 2);
+    const gapped = Float32Array.from(left!);
+    gapped.fill(0, RATE * 5, RATE * 7);
+    const [l, r] = embedAudioWatermark([gapped, new Float32Array(left!.length)], RATE, ID, KEY);
+    expect(r!.every((v) => v === 0)).toBe(true);
+    expect(l!.subarray(RATE * 5 + 2048, RATE * 7 - 2048).every((v) => v === 0)).toBe(true);
+    expect(l!.some((v, i) => v !== gapped[i])).toBe(true);
+  });
+
+  const edit = (fn: (x: Float32Array) => Float32Array) => throughCodec(fn(marked), ['-c:a', 'pcm_s16le'], 'wav');
+  const zeros = (s: number) => new Float32Array(Math.round(s * RATE) * 2);
+  const cat = (...p: Float32Array[]) => {
+    const out = new Float32Array(p.reduce((n, x) => n + x.length, 0));
+    let at = 0;
+    for (const x of p) out.set(x, (at += x.length) - x.length);
+    return out;
+  };
+  const t = (s: number) => Math.round(s * RATE) * 2;
+  it.each([
+    ['2 s of digital silence before', (x: Float32Array) => cat(zeros(2), x)],
+    ['2 s of digital silence after', (x: Float32Array) => cat(x, zeros(2))],
+    ['2 s of digital silence inside', (x: Float32Array) => cat(x.subarray(0, t(7.3)), zeros(2), x.subarray(t(7.3)))],
+    ['1 s cut from inside', (x: Float32Array) => cat(x.subarray(0, t(4.1)), x.subarray(t(5.1)))],
+    ['a 5 s excerpt', (x: Float32Array) => x.slice(t(11.3), t(16.3))],
+  ])('survives %s', (_name, fn) => {
+    expect(hex(detectAudioWatermark(edit(fn), KEY))).toBe(ID_HEX);
+  });
+
+  // The search steps by 0.2% and finds speeds within about 1e-5 of a step (the usual ±5%, ±2%...);
+  // a speed between steps (x1.031) drifts the frame timing out of the chip's 2-sample correlation width.
+  it.each([1.05, 0.95, 1.02])('with the speed search, survives a speed change to x%s (and not without it)', (speed) => {
+    const mono = throughCodec(marked, ['-c:a', 'pcm_s16le'], 'wav', ['-af', `asetrate=${Math.round(RATE * speed)},aresample=${RATE}`]);
+    expect(detectAudioWatermark(mono, KEY)).toBeUndefined();
+    const d = detectAudioWatermark(mono, KEY, { speedSearch: true });
+    expect(hex(d)).toBe(ID_HEX);
+    expect(Math.abs(d!.speed - speed)).toBeLessThan(0.003);
+  }, 120_000);
+
+  it('no false claims with the speed search on the unmarked original under many keys', () => {
+    const mono = throughCodec(original, ['-c:a', 'pcm_f32le'], 'wav');
+    expect(detectAudioWatermark(mono, 'other-speed', { speedSearch: true })).toBeUndefined();
+    for (let k = 0; k < 40; k++) expect(detectAudioWatermark(mono, `other-${k}`)).toBeUndefined();
+  }, 180_000);
 });
 
 describe('audio watermark through label() and detect()', () => {

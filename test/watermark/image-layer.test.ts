@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { detect, label } from '../../src/api.js';
 import { BufferReader } from '../../src/core/source.js';
-import { keyFingerprint, watermarkFindings, watermarkImageStep } from '../../src/watermark/image-layer.js';
+import { embedImageWatermarkBytes, keyFingerprint, watermarkFindings, watermarkImageStep } from '../../src/watermark/image-layer.js';
 import { watermarkIdOf } from '../../src/watermark/payload.js';
 
 const KEY = 'layer-key';
@@ -76,5 +76,37 @@ describe('watermark through label() and detect()', () => {
     const stripped = await sharp(r.data!).jpeg({ quality: 70 }).toBuffer();
     const again = await detect(stripped, { watermarkKey: 'api-key-123', visible: false });
     expect(again.findings.map((f) => f.kind)).toEqual(['watermark:tamga']);
+  });
+});
+
+describe('watermark embed keeps the image format', () => {
+  it.each([
+    ['RGB', 3],
+    ['grey', 1],
+    ['RGBA', 4],
+  ] as const)('%s PNG stays %i channel(s), keeps its ICC profile and EXIF, and carries the mark', async (_name, channels) => {
+    const w = 320;
+    const h = 240;
+    const raw = Buffer.alloc(w * h * channels);
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < channels; c++) raw[i * channels + c] = c === 3 ? 255 : ((i % w) * (c + 2) + ((i * 7) % 31) + Math.floor(i / w)) & 255;
+    const base = sharp(raw, { raw: { width: w, height: h, channels } });
+    const input = await (channels === 1 ? base.toColourspace('b-w') : base)
+      .withIccProfile(channels === 1 ? 'sgray' : 'p3')
+      .withExif({ IFD0: { Artist: 'tamga test' } })
+      .png()
+      .toBuffer();
+    const out = await embedImageWatermarkBytes(new BufferReader(input), 'png', Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), KEY);
+    expect((await sharp(input).metadata()).channels).toBe(channels);
+    const m = await sharp(out).metadata();
+    expect(m.channels).toBe(channels);
+    expect(m.hasAlpha).toBe(channels === 4);
+    expect(m.depth).toBe('uchar');
+    // (libvips attaches no ICC profile to a one-channel PNG, so the grey case checks channels and EXIF.)
+    const icc = (await sharp(input).metadata()).icc;
+    expect(Boolean(icc)).toBe(channels > 1);
+    expect(Buffer.compare(m.icc ?? Buffer.alloc(0), icc ?? Buffer.alloc(0))).toBe(0);
+    expect(m.exif?.toString('latin1')).toContain('tamga test');
+    const [hit] = await watermarkFindings(new BufferReader(out), [KEY]);
+    expect((hit?.value as { id: string }).id).toBe('0102030405060708');
   });
 });

@@ -77,6 +77,24 @@ describe('image watermark', () => {
     expect(decodesTo(d)).toBe(idHex);
   });
 
+  it.each([
+    ['a horizontal flip', (b: Buffer) => sharp(b).flop().png().toBuffer()],
+    ['a horizontal flip + JPEG 75 + resize 0.75', (b: Buffer) => sharp(b).flop().resize(480).jpeg({ quality: 75 }).toBuffer()],
+  ])('survives %s, and says it was flipped', async (_name, attack) => {
+    const d = detectImageWatermark(await raw(await attack(await encode(marked))), KEY);
+    expect(decodesTo(d)).toBe(idHex);
+    expect(d!.flipped).toBe(true);
+    expect(detectImageWatermark(marked, KEY)!.flipped).toBeUndefined();
+  });
+
+  it.each([
+    ['width stretched x1.2', (b: Buffer) => sharp(b).resize(768, 448, { fit: 'fill' }).png().toBuffer()],
+    ['height stretched x1.15 + JPEG 85', (b: Buffer) => sharp(b).resize(640, 515, { fit: 'fill' }).jpeg({ quality: 85 }).toBuffer()],
+    ['width squeezed x0.8', (b: Buffer) => sharp(b).resize(512, 448, { fit: 'fill' }).png().toBuffer()],
+  ])('survives an aspect-ratio change: %s', async (_name, attack) => {
+    expect(decodesTo(detectImageWatermark(await raw(await attack(await encode(marked))), KEY))).toBe(idHex);
+  });
+
   it('survives Gaussian noise (sigma 5 per channel)', async () => {
     let seed = 12345;
     const uniform = () => ((seed = (seed * 1103515245 + 12345) >>> 0) + 0.5) / 2 ** 32;

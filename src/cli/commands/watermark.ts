@@ -31,12 +31,13 @@ export function registerWatermarkCommand(program: Command): void {
     .description('print the payload found under the key (nothing if none); exit 0 when found, 1 when not')
     .argument('<input>', 'image, audio or video file')
     .requiredOption('--key <key>', 'the secret key')
+    .option('--detect-speed', 'audio: also search playback speeds within ±5% (a sped-up or slowed-down copy); about 20x slower when nothing is found')
     .option('--json', 'print the result as JSON')
-    .action(async (input: string, o: { key: string; json?: boolean }) => {
+    .action(async (input: string, o: { key: string; detectSpeed?: boolean; json?: boolean }) => {
       process.exitCode = await (async () => {
-        const hit = await detectWatermarkFile(input, o.key);
+        const hit = await detectWatermarkFile(input, o.key, { speedSearch: Boolean(o.detectSpeed) });
         const payload = hit ? Buffer.from(hit.payload).toString('hex') : undefined;
-        if (o.json) console.log(JSON.stringify({ input, found: Boolean(hit), ...(hit ? { payload, pValue: hit.pValue } : {}) }, null, 2));
+        if (o.json) console.log(JSON.stringify({ input, found: Boolean(hit), ...(hit ? { payload, pValue: hit.pValue, ...(hit.speed !== undefined && hit.speed !== 1 ? { speed: hit.speed } : {}) } : {}) }, null, 2));
         else if (payload) console.log(payload);
         return hit ? EXIT.OK : EXIT.CHECK_FAILED;
       })().catch((e) => reportError(e, Boolean(o.json)));
