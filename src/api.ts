@@ -4,6 +4,7 @@ import { adapterFor, hasAdapter } from './adapters/index.js';
 import type { ResolvedLabelOptions } from './adapters/types.js';
 import { renderPlan, WHOLE_WRITE_LIMIT, writePlanAtomically } from './core/edit.js';
 import { TamgaError } from './core/errors.js';
+import { DETECT_OPTION_KEYS, rejectUnknownLabelOptions, rejectUnknownOptions } from './core/options.js';
 import { makeProvenance, type ProvenanceInput } from './core/provenance.js';
 import { SNIFF_BYTES, refineSniff, sniff } from './core/sniff.js';
 import { describeSource, MAX_STREAM_BYTES, openSource, type ByteReader, type Source } from './core/source.js';
@@ -99,6 +100,7 @@ function samePath(a: string, b: string): boolean {
  * and a rename; a Buffer or stream source without `output` returns the labelled bytes in `data`.
  */
 export async function label(source: Source, provenance: ProvenanceInput = {}, opts: LabelOptions = {}): Promise<LabelResult> {
+  rejectUnknownLabelOptions(provenance, opts);
   const resolved = resolveLabelOptions(opts);
   const p = makeProvenance(provenance);
   if (opts.inPlace && typeof source !== 'string') throw invalid('inPlace', 'in-place labelling needs a file path source');
@@ -150,6 +152,7 @@ export async function label(source: Source, provenance: ProvenanceInput = {}, op
 
 /** Reads every label and signal tamga knows in one file or buffer. Reads headers, not payloads. */
 export async function detect(source: Source, opts: DetectOptions = {}): Promise<DetectResult> {
+  rejectUnknownOptions(opts, DETECT_OPTION_KEYS, 'detect option');
   if (opts.trustAnchors !== undefined) opts = { ...opts, trustAnchors: resolveTrustAnchors(opts.trustAnchors) };
   watermarkKeysOf(opts); // checks watermarkKey / watermarkKeys before anything is read
   const reader = await openSource(source, { syncReads: Boolean(opts.syncReads) });

@@ -40,7 +40,11 @@ export type {
 export { DISCLOSURE_LANGS, disclosureLine, disclosureTexts, type DisclosureLang } from './disclosure/catalogue.js';
 export type { BadgeFinding } from './verify/visible.js';
 export type { C2paSigner, C2paKeyPair, C2paSigningAlg } from './metadata/cose.js';
-export type { C2paManifestReport, C2paValidationState } from './metadata/c2pa.js';
+export { signC2pa, readC2pa, type C2paManifestReport, type C2paValidationState, type C2paSignOptions, type C2paReadOptions } from './metadata/c2pa.js';
+export { localSigner } from './metadata/cose.js';
+export { makeDevChain, DEV_CHAIN_MARK, type DevChain } from './metadata/c2pa-devcert.js';
+export { strip, writeDevChain, DEV_CHAIN_FILES, type StripOptions } from './tools.js';
+export { embedWatermarkFile, detectWatermarkFile, parsePayloadHex } from './watermark/file.js';
 export { verify, scan, POLICY_DEFINITIONS, registerSignalDetector } from './verify/index.js';
 export type {
   FileVerdict,

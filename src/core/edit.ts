@@ -3,7 +3,7 @@ import { closeSync, fsync, linkSync, openSync, renameSync, unlinkSync, writeSync
 import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
-import { TamgaError } from './errors.js';
+import { fsErrorText, TamgaError } from './errors.js';
 import type { ByteReader } from './source.js';
 
 /**
@@ -87,8 +87,7 @@ export function tempPathFor(dest: string): string {
 function writeError(dest: string, e: unknown): TamgaError {
   if (e instanceof TamgaError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  const msg = code === 'EEXIST' ? 'output exists (overwrite not allowed)' : (e as Error).message;
-  return new TamgaError('WRITE_FAILED', `${dest}: ${msg}`, { path: dest, errno: code }, { cause: e });
+  return new TamgaError('WRITE_FAILED', `${dest}: ${fsErrorText(e)}`, { path: dest, errno: code }, { cause: e });
 }
 
 /** Verify, then move the complete temp file to its final name (link+unlink when not overwriting: race-free). */
@@ -125,7 +124,7 @@ export async function writeBytesAtomically(dest: string, bytes: Uint8Array, opts
   try {
     fd = openSync(tmp, 'wx', 0o644);
   } catch (e) {
-    throw new TamgaError('WRITE_FAILED', `${dest}: cannot create output: ${(e as Error).message}`, { path: dest }, { cause: e });
+    throw new TamgaError('WRITE_FAILED', `${dest}: cannot create output: ${fsErrorText(e)}`, { path: dest, errno: (e as NodeJS.ErrnoException).code }, { cause: e });
   }
   try {
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -153,7 +152,7 @@ export async function writeFileAtomically(
   try {
     fh = await open(tmp, 'wx', 0o644);
   } catch (e) {
-    throw new TamgaError('WRITE_FAILED', `${dest}: cannot create output: ${(e as Error).message}`, { path: dest }, { cause: e });
+    throw new TamgaError('WRITE_FAILED', `${dest}: cannot create output: ${fsErrorText(e)}`, { path: dest, errno: (e as NodeJS.ErrnoException).code }, { cause: e });
   }
   try {
     const out = fh;

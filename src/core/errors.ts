@@ -59,3 +59,27 @@ export function corrupt(format: string, what: string, offset?: number): TamgaErr
   const at = offset === undefined ? '' : ` at byte ${offset}`;
   return new TamgaError('CORRUPT_INPUT', `${format}: ${what}${at}`, offset === undefined ? { format } : { format, offset });
 }
+
+const FS_ERROR_TEXT: Record<string, string> = {
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'a part of the path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EISDIR: 'is a folder',
+  EEXIST: 'output exists (overwrite not allowed)',
+  EXDEV: 'cannot be moved across file systems',
+  ENAMETOOLONG: 'name too long',
+  EMFILE: 'too many open files',
+};
+
+/**
+ * A file-system error in words for a message that already names the user's path: never the raw
+ * errno string, whose path may be an internal temp file (the errno stays in `details.errno`).
+ */
+export function fsErrorText(e: unknown, fallback = 'cannot be written'): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return (code && FS_ERROR_TEXT[code]) ?? fallback;
+}

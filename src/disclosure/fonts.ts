@@ -1,70 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import opentype, { type Font, type Glyph } from 'opentype.js';
 import { TamgaError } from '../core/errors.js';
+import { fontSubsets, missingGlyphHint } from './font-files.js';
 
 /**
- * Text outlines from the Noto fonts that ship as npm packages, so a badge renders the same on a
- * machine without any system fonts: glyphs become SVG path data and librsvg never lays out text.
- *
- * @fontsource packages split each family into per-script subset files (latin, cyrillic,
- * cyrillic-ext, and ~100 numbered CJK slices) and list each file's code points in unicode.json.
- * A character is looked up family by family, and only the subset files a text needs are read:
- * Kazakh takes letters from both cyrillic (Ұ, І) and cyrillic-ext (Ә Ғ Қ Ң Ө Ү Һ); Chinese
- * reads a few ~50 KB slices of Noto Sans SC, never the whole 76 MB package. opentype.js reads
- * WOFF (zlib), not WOFF2, so the .woff files are used.
+ * Text outlines from the Noto fonts tamga ships (src/disclosure/font-files.ts), so a badge renders
+ * the same on a machine without any system fonts: glyphs become SVG path data and librsvg never
+ * lays out text. A character is looked up subset file by subset file in fallback order, and only
+ * the files a text needs are read: Kazakh takes letters from both cyrillic (Ұ, І) and cyrillic-ext
+ * (Ә Ғ Қ Ң Ө Ү Һ). opentype.js reads WOFF (zlib), not WOFF2, so the .woff files are used.
  */
 
 /** Semi-bold: legible at small sizes and on busy backgrounds. */
-export const BADGE_WEIGHT = 600;
-
-const require = createRequire(import.meta.url);
-
-interface Family {
-  pkg: string;
-  /** File name stem inside files/, e.g. noto-sans. */
-  stem: string;
-}
-
-/** Fallback order: Noto Sans (Latin, Cyrillic incl. Kazakh), then Noto Sans SC (CJK). */
-const FAMILIES: readonly Family[] = [
-  { pkg: '@fontsource/noto-sans', stem: 'noto-sans' },
-  { pkg: '@fontsource/noto-sans-sc', stem: 'noto-sans-sc' },
-];
-
-interface Subset {
-  file: string;
-  ranges: [number, number][];
-}
-
-function parseRanges(spec: string): [number, number][] {
-  return spec.split(',').map((r) => {
-    const [a, b] = r.trim().replace(/^U\+/i, '').split('-');
-    const lo = parseInt(a!, 16);
-    return [lo, b ? parseInt(b, 16) : lo];
-  });
-}
-
-const subsetCache = new Map<string, Subset[] | null>();
-
-/** The family's subset files and their code points; null when the package is not installed. */
-function subsetsOf(family: Family): Subset[] | null {
-  if (subsetCache.has(family.pkg)) return subsetCache.get(family.pkg)!;
-  let subsets: Subset[] | null = null;
-  try {
-    const dir = dirname(require.resolve(`${family.pkg}/package.json`));
-    const unicode = JSON.parse(readFileSync(join(dir, 'unicode.json'), 'utf8')) as Record<string, string>;
-    subsets = Object.entries(unicode).map(([key, spec]) => ({
-      file: join(dir, 'files', `${family.stem}-${key.replace(/[[\]]/g, '')}-${BADGE_WEIGHT}-normal.woff`),
-      ranges: parseRanges(spec),
-    }));
-  } catch {
-    subsets = null;
-  }
-  subsetCache.set(family.pkg, subsets);
-  return subsets;
-}
+export const BADGE_WEIGHT = 600 as const;
 
 const fontCache = new Map<string, Font>();
 
@@ -80,12 +28,10 @@ function loadFont(file: string): Font {
 
 /** The first font (in fallback order) with a real glyph for the code point, or undefined. */
 export function fontFor(cp: number): Font | undefined {
-  for (const fam of FAMILIES) {
-    for (const s of subsetsOf(fam) ?? []) {
-      if (!s.ranges.some(([lo, hi]) => cp >= lo && cp <= hi)) continue;
-      const f = loadFont(s.file);
-      if (f.charToGlyphIndex(String.fromCodePoint(cp)) > 0) return f;
-    }
+  for (const s of fontSubsets(BADGE_WEIGHT)) {
+    if (!s.ranges.some(([lo, hi]) => cp >= lo && cp <= hi)) continue;
+    const f = loadFont(s.file);
+    if (f.charToGlyphIndex(String.fromCodePoint(cp)) > 0) return f;
   }
   return undefined;
 }
@@ -117,7 +63,7 @@ export function shape(text: string, x: number, baseline: number, sizePx: number,
     const lookup = isSpace(cp) ? 0x20 : cp;
     const font = fontFor(lookup);
     if (!font) {
-      throw new TamgaError('INVALID_OPTION', `text: U+${cp.toString(16).toUpperCase().padStart(4, '0')} (${JSON.stringify(ch)}) has no glyph in the bundled Noto fonts`, {
+      throw new TamgaError('INVALID_OPTION', `text: U+${cp.toString(16).toUpperCase().padStart(4, '0')} (${JSON.stringify(ch)}) has no glyph in the bundled Noto fonts${missingGlyphHint(cp)}`, {
         option: 'text',
       });
     }
@@ -134,6 +80,6 @@ export function shape(text: string, x: number, baseline: number, sizePx: number,
 /** Cap height / em of the primary font (Noto Sans: 714/1000), the basis of the size rule. */
 export function capHeightRatio(): number {
   const f = fontFor(0x41);
-  if (!f) throw new TamgaError('INVALID_OPTION', 'the bundled Noto Sans font (@fontsource/noto-sans) is not installed', { option: 'visible' });
+  if (!f) throw new TamgaError('INVALID_OPTION', 'the bundled Noto Sans font (fonts/noto-sans in the tamga package) is missing', { option: 'visible' });
   return (f.tables.os2?.sCapHeight ?? 0.714 * f.unitsPerEm) / f.unitsPerEm;
 }

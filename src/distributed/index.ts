@@ -7,6 +7,6 @@ export { enqueueLabels, enqueueScan, type EnqueueLabelOptions, type EnqueueOptio
 export { checkJobName, DEFAULT_ATTEMPTS, DEFAULT_BATCH_SIZE, type LabelItem } from './jobs.js';
 export { parseQueueUrl, type QueueAddress } from './redis.js';
 export { JobReader, openJob, type JobProgress } from './report.js';
-export { startService, type RunningService, type ServeOptions } from './serve.js';
+export { startService, commandSigner, openApiDocument, type RunningService, type ServeOptions } from './serve.js';
 export { fetchSource, isTransient, registerSourceFetcher, TransientError, type FetchedSource, type FetchOptions, type SourceFetcher } from './sources.js';
 export { startWorker, type RunningWorker, type WorkerOptions } from './worker.js';

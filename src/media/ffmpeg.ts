@@ -1,11 +1,14 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
+import { delimiter, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { TamgaError } from '../core/errors.js';
 
 /**
- * ffmpeg and ffprobe. Binaries come from the npm packages @ffmpeg-installer/ffmpeg and
- * @ffprobe-installer/ffprobe unless FFMPEG_PATH / FFPROBE_PATH name others. Every run passes its
+ * ffmpeg and ffprobe: FFMPEG_PATH / FFPROBE_PATH when set, else a system one of version 5.1 or
+ * newer that is first on PATH, else the npm packages @ffmpeg-installer/ffmpeg and
+ * @ffprobe-installer/ffprobe (see `toolChoice`). Every run passes its
  * arguments as an array to the process (never through a shell), and a failure is a TamgaError
  * `FFMPEG_FAILED` that carries the tail of the tool's stderr. The tools are spawned directly
  * rather than through fluent-ffmpeg: tamga builds every argument itself, needs the raw stdout
@@ -25,18 +28,88 @@ function installedBinary(pkg: string): string | undefined {
   }
 }
 
-/** The ffmpeg binary: FFMPEG_PATH, else the one @ffmpeg-installer/ffmpeg installed. */
-export function ffmpegPath(): string {
-  const p = process.env.FFMPEG_PATH || installedBinary('@ffmpeg-installer/ffmpeg');
-  if (!p) throw new TamgaError('FFMPEG_FAILED', 'ffmpeg not found: set FFMPEG_PATH or install @ffmpeg-installer/ffmpeg', { tool: 'ffmpeg' });
-  return p;
+type Tool = 'ffmpeg' | 'ffprobe';
+const ENV_VAR: Record<Tool, string> = { ffmpeg: 'FFMPEG_PATH', ffprobe: 'FFPROBE_PATH' };
+const BUNDLED_PACKAGE: Record<Tool, string> = { ffmpeg: '@ffmpeg-installer/ffmpeg', ffprobe: '@ffprobe-installer/ffprobe' };
+
+/**
+ * The oldest system ffmpeg/ffprobe preferred to the bundled one (Debian 12's 5.1). The npm builds
+ * are 2018-2023 snapshots of 144 MB, kept as the fallback (optionalDependencies, so
+ * `npm install --omit=optional` leaves them out where the system has a recent one).
+ */
+export const MIN_SYSTEM_VERSION: readonly [number, number] = [5, 1];
+
+/** "ffmpeg version 5.1.9-0+deb12u1 Copyright..." -> [5, 1, 9]; "n7.1" -> [7, 1]; a git snapshot ("N-47683-g...") -> undefined. */
+export function parseToolVersion(banner: string): number[] | undefined {
+  const m = /^\S+ version n?(\d+)\.(\d+)(?:\.(\d+))?/.exec(banner.trimStart());
+  return m ? [Number(m[1]), Number(m[2]), ...(m[3] !== undefined ? [Number(m[3])] : [])] : undefined;
 }
 
-/** The ffprobe binary: FFPROBE_PATH, else the one @ffprobe-installer/ffprobe installed. */
-export function ffprobePath(): string {
-  const p = process.env.FFPROBE_PATH || installedBinary('@ffprobe-installer/ffprobe');
-  if (!p) throw new TamgaError('FFMPEG_FAILED', 'ffprobe not found: set FFPROBE_PATH or install @ffprobe-installer/ffprobe', { tool: 'ffprobe' });
-  return p;
+const atLeast = (v: number[], min: readonly number[]) => (v[0]! !== min[0]! ? v[0]! > min[0]! : (v[1] ?? 0) >= min[1]!);
+
+/** The first line of `bin -version`, or undefined when it cannot be run. */
+function versionLine(bin: string): string | undefined {
+  const r = spawnSync(bin, ['-version'], { encoding: 'utf8', timeout: 10_000, windowsHide: true });
+  return r.status === 0 ? r.stdout.split('\n')[0]!.trim() : undefined;
+}
+
+export interface ToolChoice {
+  tool: Tool;
+  path: string;
+  /** FFMPEG_PATH/FFPROBE_PATH, a recent enough one on PATH, or the npm package. */
+  source: 'env' | 'system' | 'bundled';
+}
+
+const choices = new Map<string, ToolChoice | null>();
+
+/** Which binary runs `tool`: the environment variable, else a recent enough one on PATH, else the bundled one. */
+export function toolChoice(tool: Tool): ToolChoice | undefined {
+  const env = process.env[ENV_VAR[tool]];
+  if (env) return { tool, path: env, source: 'env' };
+  // Keyed by PATH: the answer is the same for the whole process unless PATH changes.
+  const key = `${tool}\0${process.env.PATH ?? ''}`;
+  if (!choices.has(key)) {
+    let found: ToolChoice | null = null;
+    for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+      const candidate = join(dir, process.platform === 'win32' ? `${tool}.exe` : tool);
+      try {
+        accessSync(candidate, constants.X_OK);
+      } catch {
+        continue;
+      }
+      const v = parseToolVersion(versionLine(candidate) ?? '');
+      if (v && atLeast(v, MIN_SYSTEM_VERSION)) found = { tool, path: candidate, source: 'system' };
+      break; // the first one on PATH is the one a shell would run; an old one there is not skipped for a later one
+    }
+    if (!found) {
+      const bundled = installedBinary(BUNDLED_PACKAGE[tool]);
+      if (bundled) found = { tool, path: bundled, source: 'bundled' };
+    }
+    choices.set(key, found);
+  }
+  return choices.get(key) ?? undefined;
+}
+
+function toolPath(tool: Tool): string {
+  const c = toolChoice(tool);
+  if (!c) {
+    throw new TamgaError('FFMPEG_FAILED', `${tool} not found: install ffmpeg ${MIN_SYSTEM_VERSION.join('.')} or newer, set ${ENV_VAR[tool]}, or install ${BUNDLED_PACKAGE[tool]}`, { tool });
+  }
+  return c.path;
+}
+
+/** The ffmpeg binary: FFMPEG_PATH, else ffmpeg >= 5.1 on PATH, else the one @ffmpeg-installer/ffmpeg installed. */
+export const ffmpegPath = (): string => toolPath('ffmpeg');
+
+/** The ffprobe binary: FFPROBE_PATH, else ffprobe >= 5.1 on PATH, else the one @ffprobe-installer/ffprobe installed. */
+export const ffprobePath = (): string => toolPath('ffprobe');
+
+/** What `tamga --version --json` reports: the binary in use, where it came from, and its version line. */
+export function toolReport(tool: Tool): { path: string; source: ToolChoice['source']; version?: string } | { error: string } {
+  const c = toolChoice(tool);
+  if (!c) return { error: `${tool} not found` };
+  const line = versionLine(c.path);
+  return { path: c.path, source: c.source, ...(line ? { version: line.replace(/^\S+ version /, '').split(' ')[0]! } : {}) };
 }
 
 /** The last `max` bytes of a tool's stderr, cut at a line start so the message begins cleanly. */

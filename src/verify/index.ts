@@ -1,4 +1,5 @@
 import { TamgaError } from '../core/errors.js';
+import { keys, rejectUnknownOptions, type KeyList } from '../core/options.js';
 import type { Source } from '../core/source.js';
 import { closeLedgerReader, isLedgerReaderOpen, ledgerReader } from '../ledger/index.js';
 import { resolveTrustAnchors } from '../metadata/c2pa.js';
@@ -16,6 +17,11 @@ function invalid(option: string, message: string): TamgaError {
   return new TamgaError('INVALID_OPTION', `${option}: ${message}`, { option });
 }
 
+const VERIFY_KEYS: KeyList<VerifyOptions> = { policy: true, deepfake: true, minGrade: true, timeoutMs: true, visible: true, ocr: true, trustAnchors: true, watermarkKey: true, watermarkKeys: true, ledger: true };
+export const VERIFY_OPTION_KEYS = keys<VerifyOptions>(VERIFY_KEYS);
+const SCAN_KEYS: KeyList<ScanOptions> = { ...VERIFY_KEYS, concurrency: true, workers: true, include: true, exclude: true, skip: true };
+export const SCAN_OPTION_KEYS = keys<ScanOptions>(SCAN_KEYS);
+
 /** Checks the options and resolves what is costly to repeat per file (the trust anchors PEM). */
 export function checkVerifyOptions(opts: VerifyOptions): VerifyOptions {
   for (const o of ['deepfake', 'visible', 'ocr'] as const) if (opts[o] !== undefined && typeof opts[o] !== 'boolean') throw invalid(o, 'expected a boolean');
@@ -32,6 +38,7 @@ export function checkVerifyOptions(opts: VerifyOptions): VerifyOptions {
  * (that is verdict `error`); throws TamgaError INVALID_OPTION for bad options.
  */
 export async function verify(source: Source, opts: VerifyOptions = {}): Promise<FileVerdict> {
+  rejectUnknownOptions(opts, VERIFY_OPTION_KEYS, 'verify option');
   const policy = policyDefinition(opts.policy ?? 'kz');
   opts = checkVerifyOptions(opts);
   // A bad ledger is the caller's error (LEDGER_FAILED), not the file's; one verify() opens it for its file only.
@@ -54,6 +61,7 @@ async function* unskipped(entries: AsyncIterable<WalkEntry>, skip: ScanOptions['
  * files there are; unreadable paths, symlink loops and links out of the roots yield `error` verdicts.
  */
 export async function* scan(paths: string[], opts: ScanOptions = {}): AsyncGenerator<FileVerdict> {
+  rejectUnknownOptions(opts, SCAN_OPTION_KEYS, 'scan option');
   const policy = policyDefinition(opts.policy ?? 'kz');
   opts = { ...opts, ...checkVerifyOptions(opts) };
   if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p !== '')) throw invalid('paths', 'expected one or more file or directory paths');

@@ -28,7 +28,8 @@ export async function runScan(paths: string[], reporter: Reporter, opts: RunScan
   await reporter.begin({ policy, roots: paths, startedAt: new Date().toISOString(), failOn, version: VERSION });
   let scanned = 0;
   const skip = resumed ? (p: string) => resumed.done.has(p) || Boolean(opts.skip?.(p)) : opts.skip;
-  for await (const v of scan(paths, { ...opts, ...(skip ? { skip } : {}) })) {
+  const { failOn: _failOn, resume: _resume, onFile: _onFile, ...scanOpts } = opts;
+  for await (const v of scan(paths, { ...scanOpts, ...(skip ? { skip } : {}) })) {
     counts[v.verdict]++;
     scanned++;
     await reporter.file(v);

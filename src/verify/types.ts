@@ -16,6 +16,8 @@ export interface SignalValue {
   grade: Grade;
   /** The AI system the evidence names, when it names one (e.g. `AUTOMATIC1111`, `ComfyUI`, `OpenAI`). */
   generator?: string;
+  /** The organisation responsible for the content (TC260 `ContentProducer`), kept apart from the AI system. */
+  provider?: string;
   [detail: string]: unknown;
 }
 
@@ -90,7 +92,7 @@ export interface FileVerdict {
   kind?: MediaKind;
   format?: Format;
   /** The strongest evidence of AI generation, or null when there is none. */
-  synthetic: { grade: Grade; generators: string[] } | null;
+  synthetic: { grade: Grade; generators: string[]; providers?: string[] } | null;
   /** Required layers (requirement ids) that are absent; empty unless the verdict is partially-labelled or unlabelled. */
   missing: RequirementId[];
   requirements: RequirementResult[];

@@ -16,16 +16,18 @@ export function labelProblems(findings: readonly Finding[]): string[] {
 
 const gradeRank = (g: Grade): number => GRADES.length - GRADES.indexOf(g);
 
-/** The strongest grade among the evidence, and the generators it names. */
-export function strongestEvidence(evidence: readonly Finding[]): { grade: Grade; generators: string[] } | null {
+/** The strongest grade among the evidence, the AI systems it names and, apart, the providers (when any). */
+export function strongestEvidence(evidence: readonly Finding[]): { grade: Grade; generators: string[]; providers?: string[] } | null {
   let best: Grade | undefined;
   const generators = new Set<string>();
+  const providers = new Set<string>();
   for (const e of evidence) {
     const v = e.value as SignalValue;
     if (!best || gradeRank(v.grade) > gradeRank(best)) best = v.grade;
     if (typeof v.generator === 'string') generators.add(v.generator);
+    if (typeof v.provider === 'string') providers.add(v.provider);
   }
-  return best ? { grade: best, generators: [...generators] } : null;
+  return best ? { grade: best, generators: [...generators], ...(providers.size ? { providers: [...providers] } : {}) } : null;
 }
 
 type Decision = Pick<FileVerdict, 'verdict' | 'synthetic' | 'missing' | 'requirements' | 'problems'>;

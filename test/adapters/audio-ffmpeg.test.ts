@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TamgaError } from '../../src/core/errors.js';
-import { escapeFilterValue, ffmpegPath, ffprobePath, fileUrl, frameMd5, probe, runFfmpeg, runFfprobe, stderrTail } from '../../src/media/ffmpeg.js';
+import { escapeFilterValue, ffmpegPath, ffprobePath, fileUrl, frameMd5, parseToolVersion, probe, runFfmpeg, runFfprobe, stderrTail, toolChoice, toolReport } from '../../src/media/ffmpeg.js';
 import { ROOT, tempDir } from '../helpers.js';
 
 const tmp = tempDir('tamga-ffmpeg-');
@@ -16,9 +16,39 @@ async function roundTrip(text: string): Promise<string> {
 }
 
 describe('ffmpeg plumbing', () => {
-  it('finds the binaries of the installed npm packages, and FFMPEG_PATH / FFPROBE_PATH override them', () => {
-    expect(ffmpegPath()).toMatch(/@ffmpeg-installer/);
-    expect(ffprobePath()).toMatch(/@ffprobe-installer/);
+  it('prefers a system ffmpeg/ffprobe >= 5.1 first on PATH, falls back to the bundled one, and FFMPEG_PATH / FFPROBE_PATH win', () => {
+    // Stand-ins on PATH that print the version banner a real build prints.
+    const fake = (dir: string, banner: string) => {
+      mkdirSync(dir, { recursive: true });
+      for (const tool of ['ffmpeg', 'ffprobe']) {
+        writeFileSync(join(dir, tool), `#!/bin/sh\necho "${tool} version ${banner} Copyright (c) 2000-2024 the FFmpeg developers"\n`);
+        chmodSync(join(dir, tool), 0o755);
+      }
+    };
+    fake(join(tmp.dir, 'new'), '7.1.1-1+b1');
+    fake(join(tmp.dir, 'old'), '4.4.2-0ubuntu0.22.04.1');
+    fake(join(tmp.dir, 'git'), 'N-47683-g0e8eb07980-static');
+    const savedPath = process.env.PATH;
+    try {
+      process.env.PATH = `${join(tmp.dir, 'new')}${delimiter}${savedPath}`;
+      expect(toolChoice('ffmpeg')).toEqual({ tool: 'ffmpeg', path: join(tmp.dir, 'new', 'ffmpeg'), source: 'system' });
+      expect(ffprobePath()).toBe(join(tmp.dir, 'new', 'ffprobe'));
+      expect(toolReport('ffmpeg')).toEqual({ path: join(tmp.dir, 'new', 'ffmpeg'), source: 'system', version: '7.1.1-1+b1' });
+      // Too old, or a snapshot whose version cannot be told: the bundled build, never a later one on PATH.
+      for (const first of ['old', 'git']) {
+        process.env.PATH = [join(tmp.dir, first), join(tmp.dir, 'new'), savedPath].join(delimiter);
+        expect(toolChoice('ffmpeg')?.source).toBe('bundled');
+        expect(ffmpegPath()).toMatch(/@ffmpeg-installer/);
+      }
+    } finally {
+      process.env.PATH = savedPath;
+    }
+    expect(parseToolVersion('ffmpeg version n6.0 Copyright')).toEqual([6, 0]);
+    expect(parseToolVersion('ffmpeg version 5.1.9-0+deb12u1 Copyright')).toEqual([5, 1, 9]);
+    expect(parseToolVersion('ffmpeg version N-47683-g0e8eb07980-static')).toBeUndefined();
+    // On this machine: whatever was chosen runs, and the report names it.
+    const report = toolReport('ffprobe');
+    expect(report).toMatchObject({ path: ffprobePath(), source: expect.stringMatching(/^(system|bundled)$/) });
     const saved = [process.env.FFMPEG_PATH, process.env.FFPROBE_PATH];
     try {
       process.env.FFMPEG_PATH = '/opt/ffmpeg/bin/ffmpeg';

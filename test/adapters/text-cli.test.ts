@@ -39,5 +39,6 @@ describe('tamga CLI: text label, detect with a key, strip', () => {
     expect(after.stdout).not.toMatch(/watermark:tamga-text/);
     expect(tamga(['strip', join(ROOT, 'fixtures', 'demo', 'sample.jpg'), '-o', join(tmp.dir, 'x')]).code).toBe(3);
     expect(tamga(['label', src, '-o', join(tmp.dir, 'y.txt'), '--text-position', 'middle']).code).toBe(2);
-  });
+    // Seven CLI runs, each a process start: more than the 30 s default on a loaded machine.
+  }, 120_000);
 });

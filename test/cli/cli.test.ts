@@ -15,7 +15,7 @@ describe('tamga CLI', () => {
     expect(tamga('--version')).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
     const help = tamga('--help');
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/label \[options\] <input>/);
+    expect(help.stdout).toMatch(/label \[options\] <inputs\.\.\.>/);
     expect(help.stdout).toMatch(/detect \[options\] <files\.\.\.>/);
   });
 

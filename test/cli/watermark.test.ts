@@ -17,13 +17,13 @@ describe('tamga watermark embed|detect (the harness interface)', () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300"><rect width="400" height="300" fill="#347"/><circle cx="200" cy="150" r="90" fill="#e94"/></svg>');
     await sharp(svg).jpeg({ quality: 92 }).toFile(input);
     const output = join(tmp.dir, 'out.jpg');
-    const e = tamga('watermark', 'embed', input, '-o', output, '--key', KEY, '--payload', '0123456789ABCDEF');
+    const e = tamga('watermark', 'embed', input, '-o', output, '--watermark-key', KEY, '--payload', '0123456789ABCDEF');
     expect(e.status, e.stderr).toBe(0);
-    const found = tamga('watermark', 'detect', output, '--key', KEY);
+    const found = tamga('watermark', 'detect', output, '--watermark-key', KEY);
     expect(found).toMatchObject({ status: 0, stdout: '0123456789abcdef\n' });
-    const absent = tamga('watermark', 'detect', input, '--key', KEY);
+    const absent = tamga('watermark', 'detect', input, '--watermark-key', KEY);
     expect(absent).toMatchObject({ status: 1, stdout: '' });
-    expect(JSON.parse(tamga('watermark', 'detect', output, '--key', 'another-key-123', '--json').stdout)).toEqual({ input: output, found: false });
+    expect(JSON.parse(tamga('watermark', 'detect', output, '--watermark-key', 'another-key-123', '--json').stdout)).toEqual({ input: output, found: false });
   });
 
   const ffmpeg = (...args: string[]) => {
@@ -37,7 +37,7 @@ describe('tamga watermark embed|detect (the harness interface)', () => {
     const input = join(tmp.dir, 'short.wav');
     music(input, 3);
     const output = join(tmp.dir, 'short-out.wav');
-    const r = tamga('watermark', 'embed', input, '-o', output, '--key', KEY, '--payload', '0123456789abcdef');
+    const r = tamga('watermark', 'embed', input, '-o', output, '--watermark-key', KEY, '--payload', '0123456789abcdef');
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('short.wav: the audio lasts 3.00 s, shorter than one 4.86 s block');
     expect(existsSync(output)).toBe(false);
@@ -47,17 +47,17 @@ describe('tamga watermark embed|detect (the harness interface)', () => {
     const input = join(tmp.dir, 'music.wav');
     music(input, 12);
     const marked = join(tmp.dir, 'music-marked.wav');
-    expect(tamga('watermark', 'embed', input, '-o', marked, '--key', KEY, '--payload', '0123456789abcdef').status).toBe(0);
+    expect(tamga('watermark', 'embed', input, '-o', marked, '--watermark-key', KEY, '--payload', '0123456789abcdef').status).toBe(0);
     const fast = join(tmp.dir, 'music-fast.wav');
     ffmpeg('-i', marked, '-af', 'asetrate=46305,aresample=44100', fast);
-    expect(tamga('watermark', 'detect', fast, '--key', KEY).status).toBe(1);
-    const r = tamga('watermark', 'detect', fast, '--key', KEY, '--detect-speed', '--json');
+    expect(tamga('watermark', 'detect', fast, '--watermark-key', KEY).status).toBe(1);
+    const r = tamga('watermark', 'detect', fast, '--watermark-key', KEY, '--detect-speed', '--json');
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ found: true, payload: '0123456789abcdef', speed: 1.05 });
   }, 180_000);
 
   it('bad payloads and keys are usage errors (exit 2)', () => {
-    expect(tamga('watermark', 'embed', 'x.png', '-o', 'y.png', '--key', KEY, '--payload', 'xyz').status).toBe(2);
-    expect(tamga('watermark', 'detect', 'x.png', '--key', 'short').status).toBe(2);
+    expect(tamga('watermark', 'embed', 'x.png', '-o', 'y.png', '--watermark-key', KEY, '--payload', 'xyz').status).toBe(2);
+    expect(tamga('watermark', 'detect', 'x.png', '--watermark-key', 'short').status).toBe(2);
   });
 });

@@ -22,7 +22,7 @@ describe('tamga keygen / label --c2pa / detect --trust-anchors', () => {
     expect(tamga('keygen', '--out', keys).code).toBe(4);
 
     const out = join(tmp.dir, 'signed.png');
-    const l = tamga('label', SAMPLE, '-o', out, '--no-visible', '--c2pa', '--cert', paths.chainPem, '--key', paths.keyPem, '--reserve-training', '--json');
+    const l = tamga('label', SAMPLE, '-o', out, '--no-visible', '--c2pa', '--c2pa-cert', paths.chainPem, '--c2pa-key', paths.keyPem, '--reserve-training', '--json');
     expect(l.code, l.stderr).toBe(0);
     expect(JSON.parse(l.stdout).layers).toEqual(['metadata', 'c2pa']);
 
@@ -46,7 +46,7 @@ describe('tamga keygen / label --c2pa / detect --trust-anchors', () => {
   });
 
   it('usage errors: --c2pa without a key, a missing trust-anchor file', () => {
-    expect(tamga('label', SAMPLE, '-o', join(tmp.dir, 'x.png'), '--c2pa', '--cert', 'chain.pem').code).toBe(2);
+    expect(tamga('label', SAMPLE, '-o', join(tmp.dir, 'x.png'), '--c2pa', '--c2pa-cert', 'chain.pem').code).toBe(2);
     const d = tamga('detect', SAMPLE, '--trust-anchors', join(tmp.dir, 'nope.pem'), '--json');
     expect(d.code).toBe(2);
     expect(JSON.parse(d.stdout).error.code).toBe('INVALID_OPTION');

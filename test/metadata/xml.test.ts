@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeProvenance } from '../../src/core/provenance.js';
 import { parseXml, parseXmlStrictSubset, parseXmlWithSaxes, type XmlDocument } from '../../src/metadata/xml.js';
-import { buildXmp, mergeXmp } from '../../src/metadata/xmp.js';
+import { buildXmp, mergeXmp, type XmpLabel } from '../../src/metadata/xmp.js';
 import { Rand } from '../fuzz/engine.js';
 import { CORPUS, hasCorpus, ROOT } from '../helpers.js';
 
@@ -60,6 +60,15 @@ function samplePackets(): string[] {
   const files = [...(hasCorpus ? filesUnder(CORPUS) : []), ...filesUnder(join(ROOT, 'fixtures'))].filter((f) => statSync(f).size < 32 * 1024 * 1024);
   const found = files.flatMap((f) => packetsIn(readFileSync(f)));
   const own = [Buffer.from(buildXmp(label('fresh'))).toString('utf8')];
+  // Variants of tamga's own packet (every optional property, other source types, a reservation, padding), so
+  // the agreement check has a real sample on a machine without the corpus too.
+  const variants: XmpLabel[] = [
+    { ...label('reserved'), dataMining: 'DMI-PROHIBITED-AIMLTRAINING' },
+    { ...label('composite'), provenance: makeProvenance({ contentId: 'composite', createdAt: '2026-01-01T00:00:00.000Z', digitalSourceType: 'compositeWithTrainedAlgorithmicMedia', humanContribution: 'edited', jurisdictions: ['KZ', 'EU'], model: 'kandinsky-3.1' }) },
+    { ...label('zh'), disclosure: { line: '人工智能生成', texts: [{ lang: 'zh', text: '人工智能生成' }, { lang: 'ru', text: 'Создано ИИ' }] } },
+  ];
+  for (const v of variants) own.push(Buffer.from(buildXmp(v)).toString('utf8'), Buffer.from(buildXmp(v, { padding: 512 })).toString('utf8'));
+  own.push(Buffer.from(mergeXmp(buildXmp(variants[0]!), label('relabelled'))).toString('utf8'));
   for (const p of found.slice(0, 40)) {
     try {
       own.push(Buffer.from(mergeXmp(Buffer.from(p, 'utf8'), label('merged'))).toString('utf8'));

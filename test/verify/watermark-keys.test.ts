@@ -113,7 +113,7 @@ describe('several watermark keys', () => {
     // A bad key is a usage error before any report is written.
     const bad = runTamga(tmp.dir, 'scan', root, '--key', KEY_A, '--key', 'short', '--format', 'json');
     expect(bad.status).toBe(2);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: 'INVALID_OPTION', details: { option: 'key' } } });
+    expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: 'INVALID_OPTION', details: { option: 'watermarkKey' }, message: expect.stringMatching(/^--key:/) } });
   }, 60_000);
 
   it('CLI: detect --watermark-key is repeatable and tries every key on each file', () => {

@@ -8,7 +8,7 @@ import { detect, label } from '../../api.js';
 import { hasMachineReadableLabel } from '../../verify/labels.js';
 import { EXIT } from '../exit-codes.js';
 import { reportError } from '../output.js';
-import { writeDevChain } from './keygen.js';
+import { writeDevChain } from '../../index.js';
 import { writeBadgePairs, type BadgePair } from '../../disclosure/showcase.js';
 
 /** fixtures/demo sits three levels above both src/cli/commands and dist/cli/commands. */

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { detect } from '../../api.js';
 import { resolveTrustAnchors } from '../../metadata/c2pa.js';
-import { isTamgaError, type TamgaError } from '../../core/errors.js';
+import { isTamgaError, TamgaError } from '../../core/errors.js';
 import type { DetectResult } from '../../core/types.js';
 import { closeLedgerReader, ledgerReader } from '../../ledger/index.js';
 import { hasMachineReadableLabel } from '../../verify/labels.js';
 import { ledgerFinding } from '../../verify/signals/ledger.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
-import { cliWatermarkKeys, collect, formatFinding, reportError } from '../output.js';
+import { cliMessage, cliWatermarkKeys, collect, formatFinding, reportError } from '../output.js';
+import { STDIO, withStdio } from '../stdio.js';
 
 async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: boolean; requireLabel?: boolean; trustAnchors?: string; visible?: boolean; ocr?: boolean; watermarkKey?: string[]; ledger?: string }): Promise<number> {
   const results: (DetectResult | { source: string; error: ReturnType<TamgaError['toJSON']> })[] = [];
@@ -18,45 +19,53 @@ async function detectCommand(files: string[], o: { json?: boolean; labelsOnly?: 
   const watermarkKeys = cliWatermarkKeys(o.watermarkKey);
   // Opened once for all files, read-only; a bad ledger fails before any file.
   const ledger = o.ledger ? ledgerReader(o.ledger) : undefined;
+  if (files.filter((f) => f === STDIO).length > 1) throw new TamgaError('INVALID_OPTION', 'input: - (stdin) can be given once', { option: 'input' });
   for (const file of files) {
     try {
-      const r = await detect(file, {
-        ...(o.labelsOnly ? { labelsOnly: true } : {}),
-        ...(o.trustAnchors ? { trustAnchors } : {}),
-        ...(o.visible === false ? { visible: false } : {}),
-        ...(o.ocr ? { ocr: true } : {}),
-        ...(watermarkKeys.length ? { watermarkKeys } : {}),
-      });
-      const match = ledger && r.kind ? await ledger.lookup(r.kind, r.format, { path: file }).catch((e: unknown) => {
-        // Undecodable media has no fingerprint (no finding); a failing ledger is reported.
-        if (isTamgaError(e) && e.code === 'LEDGER_FAILED') throw e;
-        return undefined;
-      }) : undefined;
-      if (match) r.findings.push(ledgerFinding(match));
-      const labelled = hasMachineReadableLabel(r);
-      if (o.requireLabel && !labelled && code === EXIT.OK) code = EXIT.CHECK_FAILED;
+      // The result names the file as given (`-` for stdin), never the temp file stdin was spooled to.
+      const r = { ...(await withStdio(file, undefined, (path) => detectOne(path))), source: file };
       results.push(r);
       if (!o.json) {
+        const labelled = hasMachineReadableLabel(r);
         console.log(`${file}: ${r.format} ${r.kind}, ${r.findings.length} finding(s)${labelled ? ', AI label present' : ', no machine-readable AI label'}`);
         for (const f of r.findings) console.log(formatFinding(f));
       }
     } catch (e) {
       if (!isTamgaError(e)) throw e;
-      results.push({ source: file, error: e.toJSON() });
-      if (!o.json) console.error(`${file}: ${e.message} [${e.code}]`);
+      const message = cliMessage(e, file);
+      results.push({ source: file, error: { ...e.toJSON(), message } });
+      if (!o.json) console.error(`tamga: ${message} [${e.code}]`);
       code = Math.max(code, exitCodeFor(e.code));
     }
   }
   if (o.ledger) closeLedgerReader(o.ledger);
   if (o.json) console.log(JSON.stringify(results, null, 2));
   return code;
+
+  async function detectOne(file: string): Promise<DetectResult> {
+    const r = await detect(file, {
+      ...(o.labelsOnly ? { labelsOnly: true } : {}),
+      ...(o.trustAnchors ? { trustAnchors } : {}),
+      ...(o.visible === false ? { visible: false } : {}),
+      ...(o.ocr ? { ocr: true } : {}),
+      ...(watermarkKeys.length ? { watermarkKeys } : {}),
+    });
+    const match = ledger && r.kind ? await ledger.lookup(r.kind, r.format, { path: file }).catch((e: unknown) => {
+      // Undecodable media has no fingerprint (no finding); a failing ledger is reported.
+      if (isTamgaError(e) && e.code === 'LEDGER_FAILED') throw e;
+      return undefined;
+    }) : undefined;
+    if (match) r.findings.push(ledgerFinding(match));
+    if (o.requireLabel && !hasMachineReadableLabel(r) && code === EXIT.OK) code = EXIT.CHECK_FAILED;
+    return r;
+  }
 }
 
 export function registerDetectCommand(program: Command): void {
   program
     .command('detect')
     .description('report every label and AI signal found in the files (metadata, plus a pixel scan for visible badges; nothing written)')
-    .argument('<files...>', 'files to inspect')
+    .argument('<files...>', 'files to inspect (- reads one from stdin)')
     .option('--labels-only', 'only label findings, not raw text chunks / EXIF hints')
     .option('--require-label', 'exit 1 if any file has no machine-readable AI label')
     .option('--json', 'print the results as JSON')

@@ -3,6 +3,7 @@ import { writeBytesAtomically } from '../../core/edit.js';
 import { addToSummary, emptySummary, iterateOptOut, type OptOutItem, type OptOutOptions, type OptOutSummary } from '../../optout/check.js';
 import { OptOutLog } from '../../optout/log.js';
 import { OPTOUT_PURPOSES, type OptOutPurpose, type OptOutSignal } from '../../optout/signals.js';
+import { TamgaError } from '../../core/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { reportError } from '../output.js';
 
@@ -16,6 +17,7 @@ interface OptOutCliOptions {
   root?: string;
   purpose: OptOutPurpose;
   failOnReserved?: boolean;
+  json?: boolean;
 }
 
 const clip = (s: string, n = 140) => (s.length > n ? s.slice(0, n - 3) + '...' : s);
@@ -37,6 +39,10 @@ function summaryText(s: OptOutSummary, format: ReportFormat): string {
 }
 
 async function optoutCommand(paths: string[], o: OptOutCliOptions): Promise<number> {
+  if (o.json) {
+    if (o.format !== 'table' && o.format !== 'json') throw new TamgaError('INVALID_OPTION', `json: --json is --format json; it conflicts with --format ${o.format}`, { option: 'json' });
+    o = { ...o, format: 'json' };
+  }
   const opts: OptOutOptions = { purpose: o.purpose };
   if (o.root) opts.root = o.root;
   const log = o.log ? OptOutLog.open(o.log) : undefined;
@@ -78,7 +84,8 @@ export function registerOptoutCommand(program: Command): void {
     .option('--root <dir>', 'dataset root for file arguments (a directory argument is its own root)')
     .addOption(new Option('--purpose <purpose>', 'intended use: decides which reservations apply').choices([...OPTOUT_PURPOSES]).default('genai-training'))
     .option('--fail-on-reserved', 'exit 1 if any work is reserved (a pipeline gate)')
+    .option('--json', 'same as --format json')
     .action(async (paths: string[], o: OptOutCliOptions) => {
-      process.exitCode = await optoutCommand(paths, o).catch((e) => reportError(e, o.format !== 'table'));
+      process.exitCode = await optoutCommand(paths, o).catch((e) => reportError(e, o.format !== 'table' || Boolean(o.json)));
     });
 }

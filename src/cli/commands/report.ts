@@ -3,7 +3,7 @@ import { TamgaError } from '../../core/errors.js';
 import { fileSink, REPORT_FORMATS, reporterFor, streamSink, type ReportFormat } from '../../verify/reports/index.js';
 import { EXIT } from '../exit-codes.js';
 import { list, reportError } from '../output.js';
-import { parseFailOn } from './scan.js';
+import { DEFAULT_FAIL_ON, parseFailOn } from './scan.js';
 
 interface ReportCliOptions {
   queue: string;
@@ -21,7 +21,7 @@ interface ReportCliOptions {
 async function reportCommand(o: ReportCliOptions): Promise<number> {
   const format = (o.json ? 'json' : (o.format ?? 'table')) as ReportFormat;
   if (!REPORT_FORMATS.includes(format)) throw new TamgaError('INVALID_OPTION', `format: expected one of ${REPORT_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`, { option: 'format' });
-  const failOn = parseFailOn(o.failOn?.length ? o.failOn : ['unlabelled', 'partially-labelled', 'invalid']);
+  const failOn = parseFailOn(o.failOn?.length ? o.failOn : DEFAULT_FAIL_ON);
   const waitSeconds = Number(o.wait);
   if (!/^\d+$/.test(o.wait.trim())) throw new TamgaError('INVALID_OPTION', `wait: expected seconds (0 = do not wait), got ${JSON.stringify(o.wait)}`, { option: 'wait' });
   // The queue client (bullmq, ioredis) is loaded by the commands that use it, not at every start-up.
@@ -71,7 +71,7 @@ export function registerReportCommand(program: Command): void {
     .option('--format <f>', `report format: ${REPORT_FORMATS.join(', ')} (default table)`)
     .option('--json', 'same as --format json')
     .option('-o, --output <file>', 'write the report to a file (temp file, renamed when complete)')
-    .option('--fail-on <verdicts>', 'exit 1 if any file gets one of these verdicts (default unlabelled,partially-labelled,invalid; none never fails)', list)
+    .option('--fail-on <verdicts>', `exit 1 if any file gets one of these verdicts (default ${DEFAULT_FAIL_ON.join(',')}; none never fails)`, list)
     .option('--wait <seconds>', 'wait at most this long for the workers to finish (QUEUE_FAILED after it)', '86400')
     .option('--partial', 'do not wait: report the files that have results now')
     .option('--purge', "after writing the report, delete the job's results and dead-lettered batches from Redis")

@@ -1,17 +1,19 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TamgaError } from '../../core/errors.js';
 import { ledgerReader } from '../../ledger/index.js';
 import type { Policy } from '../../core/types.js';
 import { fileSink, REPORT_FORMATS, reporterFor, streamSink, type ReportFormat } from '../../verify/reports/index.js';
+import type { ScanSummary } from '../../verify/reports/types.js';
 import { readResumeFile, type ResumeState } from '../../verify/resume.js';
 import { runScan } from '../../verify/run.js';
 import { VERDICTS, type Verdict } from '../../verify/types.js';
 import { pathKey, walk } from '../../verify/walk.js';
 import { checkWatermarkKey } from '../../watermark/keys.js';
 import { EXIT } from '../exit-codes.js';
-import { cliWatermarkKeys, collect, list, reportError } from '../output.js';
+import { cliWatermarkKeys, collect, deprecatedAliases, isQuiet, list, note, reportError, say } from '../output.js';
 import type { QueueScanCliOptions } from './queue-scan.js';
 
 interface ScanCliOptions {
@@ -30,7 +32,6 @@ interface ScanCliOptions {
   visible: boolean;
   ocr?: boolean;
   trustAnchors?: string;
-  key?: string[];
   watermarkKey?: string[];
   ledger?: string;
   progress: boolean;
@@ -56,7 +57,7 @@ export function parseFailOn(values: string[]): Verdict[] {
 
 /** A bar on stderr only when it is a terminal and the report is not being printed to that terminal. */
 function progressBar(o: ScanCliOptions, paths: string[], resume: ResumeState | undefined): { tick: () => void; stop: () => void } | undefined {
-  if (!o.progress || !process.stderr.isTTY || (!o.output && process.stdout.isTTY)) return undefined;
+  if (!o.progress || isQuiet() || !process.stderr.isTTY || (!o.output && process.stdout.isTTY)) return undefined;
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: 'scanning [{bar}] {value}/{total} files | {speed} files/s | eta {eta_formatted}', hideCursor: true, etaBuffer: 200 },
     cliProgress.Presets.shades_classic,
@@ -90,13 +91,16 @@ async function scanCommand(paths: string[], o: ScanCliOptions): Promise<number> 
   const format = (o.json ? 'json' : (o.format ?? 'table')) as ReportFormat;
   if (!REPORT_FORMATS.includes(format)) throw usage('format', `expected one of ${REPORT_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
   if (o.json && o.format && o.format !== 'json') throw usage('json', `--json is --format json; it conflicts with --format ${o.format}`);
-  const failOn = parseFailOn(o.failOn?.length ? o.failOn : ['unlabelled', 'partially-labelled', 'invalid']);
+  const failOn = parseFailOn(o.failOn?.length ? o.failOn : DEFAULT_FAIL_ON);
   const concurrency = positiveInt('concurrency', o.concurrency);
   const workers = o.workers === 'auto' ? 'auto' : o.workers === '0' ? 0 : positiveInt('workers', o.workers);
   const timeoutMs = positiveInt('timeout', o.timeout);
-  // Every key given is tried (--key and its alias --watermark-key accumulate); the environment adds one.
-  const watermarkKeys = cliWatermarkKeys(o.key, o.watermarkKey);
-  for (const k of watermarkKeys) checkWatermarkKey(k, 'key');
+  // Every key given is tried (each --watermark-key, and the deprecated --key); the environment adds one.
+  const watermarkKeys = cliWatermarkKeys(o.watermarkKey);
+  for (const k of watermarkKeys) checkWatermarkKey(k, 'watermarkKey');
+  // A path that is not there is the caller's mistake, not a file's verdict: the scan still reports
+  // it (verdict error) but exits 3, whatever --fail-on says.
+  const missing = paths.filter((p) => !existsSync(p));
   const resume = o.resume ? await readResumeFile(o.resume) : undefined;
   // Opened before the report starts, so a bad ledger is one error, not a broken report (the scan reuses it).
   if (o.ledger) ledgerReader(o.ledger);
@@ -124,6 +128,9 @@ async function scanCommand(paths: string[], o: ScanCliOptions): Promise<number> 
     });
     bar?.stop();
     await sink?.commit();
+    if (o.output) say(`${summaryLine(summary)}; ${format} report written to ${o.output}`);
+    for (const p of missing) note(`${p}: no such file or directory`);
+    if (missing.length) return EXIT.INPUT;
     return summary.failed ? EXIT.CHECK_FAILED : EXIT.OK;
   } catch (e) {
     bar?.stop();
@@ -132,8 +139,16 @@ async function scanCommand(paths: string[], o: ScanCliOptions): Promise<number> 
   }
 }
 
+/** Unreadable and corrupt files (verdict error) fail a scan unless --fail-on says otherwise. */
+export const DEFAULT_FAIL_ON: Verdict[] = ['unlabelled', 'partially-labelled', 'invalid', 'error'];
+
+function summaryLine(s: ScanSummary): string {
+  const counts = VERDICTS.filter((v) => s.verdicts[v]).map((v) => `${v} ${s.verdicts[v]}`);
+  return `${s.files} file(s): ${counts.join(', ') || 'none'}${s.failed ? ` (fails --fail-on ${s.failOn.join(',')})` : ''}`;
+}
+
 export function registerScanCommand(program: Command): void {
-  program
+  const cmd = program
     .command('scan')
     .description('verify every file under the paths against a policy: labelled, partially-labelled, unlabelled, not-synthetic, invalid or error')
     .argument('<paths...>', 'files and directories to scan')
@@ -141,7 +156,7 @@ export function registerScanCommand(program: Command): void {
     .option('--format <f>', `report format: ${REPORT_FORMATS.join(', ')} (default table)`)
     .option('--json', 'same as --format json')
     .option('-o, --output <file>', 'write the report to a file (temp file, renamed when complete)')
-    .option('--fail-on <verdicts>', 'exit 1 if any file gets one of these verdicts (comma-separated, or none; default unlabelled,partially-labelled,invalid)', list)
+    .option('--fail-on <verdicts>', `exit 1 if any file gets one of these verdicts (comma-separated, or none; default ${DEFAULT_FAIL_ON.join(',')})`, list)
     .option('--concurrency <n>', 'files verified at once', '16')
     .option('--workers <n>', 'worker threads verifying beside the main thread: a number, 0 (main thread only) or auto (one per core but one); started only past the first 48 files', 'auto')
     .option('--include <glob>', 'only files matching (repeatable; a pattern without / matches the base name)', list)
@@ -152,8 +167,7 @@ export function registerScanCommand(program: Command): void {
     .option('--no-visible', 'do not decode pixels to look for visible badges (headers only; faster)')
     .option('--ocr', 'also OCR images for third-party disclosure text (slow)')
     .option('--trust-anchors <pem>', 'PEM bundle of trusted C2PA roots')
-    .option('--key <key>', "look for tamga's invisible watermark made with this key (repeatable; $TAMGA_WATERMARK_KEY adds one)", collect)
-    .option('--watermark-key <key>', 'same as --key (repeatable)', collect)
+    .option('--watermark-key <key>', "look for tamga's invisible watermark made with this key (repeatable; $TAMGA_WATERMARK_KEY adds one)", collect)
     .option('--ledger <file>', 'recognise copies (exact, re-encoded, resized, reflowed) of outputs recorded with `label --ledger`')
     .option('--no-progress', 'never show a progress bar')
     .option('--queue <redis-url>', 'distributed: queue the files on this Redis (redis://HOST:PORT/DB) for `tamga worker`s instead of verifying here')
@@ -170,4 +184,5 @@ export function registerScanCommand(program: Command): void {
       }
       process.exitCode = await scanCommand(paths, o).catch((e) => reportError(e, Boolean(o.json) || o.format === 'json'));
     });
+  deprecatedAliases(cmd, [{ flags: '--key <key>', from: 'key', to: 'watermarkKey', toFlag: '--watermark-key', apiOption: 'watermarkKey', repeatable: true }]);
 }

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { stripTextWatermarkFile } from '../../adapters/text.js';
 import { TamgaError } from '../../core/errors.js';
-import { sniff, SNIFF_BYTES } from '../../core/sniff.js';
-import { FileReader } from '../../core/source.js';
+import { strip } from '../../index.js';
 import { EXIT } from '../exit-codes.js';
-import { reportError } from '../output.js';
+import { reportError, say } from '../output.js';
 
 interface StripCliOptions {
   output?: string;
@@ -15,15 +13,11 @@ interface StripCliOptions {
 
 async function stripCommand(input: string, o: StripCliOptions): Promise<number> {
   if (!o.output) throw new TamgaError('INVALID_OPTION', 'output: give -o <file>', { option: 'output' });
-  const reader = await FileReader.open(input);
-  const head = await reader.read(0, Math.min(SNIFF_BYTES, reader.size)).finally(() => reader.close());
-  const s = sniff(head, input);
-  if (s?.kind !== 'text') throw new TamgaError('UNSUPPORTED_FORMAT', `${input}: strip removes the text watermark; this is ${s ? `${s.format} (${s.kind})` : 'not a format tamga recognises'}`, { format: s?.format });
   const key = o.watermarkKey ?? process.env.TAMGA_WATERMARK_KEY;
-  const r = await stripTextWatermarkFile(input, o.output, key, { overwrite: o.overwrite !== false });
+  const r = await strip(input, { output: o.output, ...(key !== undefined ? { watermarkKey: key } : {}), overwrite: o.overwrite !== false });
   if (o.json) console.log(JSON.stringify({ input, output: o.output, removed: r.removed, bytes: r.bytes }, null, 2));
-  else if (key !== undefined && r.removed === 0) console.log(`${input}: no watermark under this key; nothing written`);
-  else console.log(`stripped ${input} -> ${o.output} (${r.removed} watermark cluster(s) removed)`);
+  else if (key !== undefined && r.removed === 0) say(`${input}: no watermark under this key; nothing written`);
+  else say(`stripped ${input} -> ${o.output} (${r.removed} watermark cluster(s) removed)`);
   return EXIT.OK;
 }
 
@@ -37,6 +31,6 @@ export function registerStripCommand(program: Command): void {
     .option('--no-overwrite', 'fail if the output file exists')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: StripCliOptions) => {
-      process.exitCode = await stripCommand(input, o).catch((e) => reportError(e, Boolean(o.json)));
+      process.exitCode = await stripCommand(input, o).catch((e) => reportError(e, Boolean(o.json), input));
     });
 }

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { TamgaError } from '../../core/errors.js';
 import { EXIT } from '../exit-codes.js';
-import { cliWatermarkKeys, collect, reportError } from '../output.js';
+import { cliWatermarkKeys, collect, deprecatedAliases, reportError } from '../output.js';
 
 interface WorkerCliOptions {
   queue: string;
   concurrency: string;
   filesPerBatch: string;
-  key?: string[];
+  watermarkKey?: string[];
   quiet?: boolean;
 }
 
@@ -27,7 +27,7 @@ async function workerCommand(o: WorkerCliOptions): Promise<number> {
   const { parseQueueUrl, redactQueueUrl } = await import('../../distributed/redis.js');
   const { startWorker } = await import('../../distributed/worker.js');
   parseQueueUrl(o.queue);
-  const keys = cliWatermarkKeys(o.key);
+  const keys = cliWatermarkKeys(o.watermarkKey);
   const log = o.quiet ? undefined : (line: string) => console.error(`tamga worker ${process.pid}: ${line}`);
   const worker = startWorker({
     queue: o.queue,
@@ -58,15 +58,16 @@ async function workerCommand(o: WorkerCliOptions): Promise<number> {
 }
 
 export function registerWorkerCommand(program: Command): void {
-  program
+  const cmd = program
     .command('worker')
     .description('run queued scan and label batches (see `tamga scan --queue`) until SIGTERM/SIGINT')
     .requiredOption('--queue <redis-url>', 'the Redis of the queue: redis://HOST:PORT/DB')
     .option('--concurrency <n>', 'batches processed at once', '2')
     .option('--files-per-batch <n>', 'files of one batch verified at once', '4')
-    .option('--key <key>', "tamga watermark key for jobs queued without one (repeatable; default $TAMGA_WATERMARK_KEY)", collect)
+    .option('--watermark-key <key>', 'tamga watermark key for jobs queued without one (repeatable; default $TAMGA_WATERMARK_KEY)', collect)
     .option('--quiet', 'no log lines on stderr')
     .action(async (o: WorkerCliOptions) => {
       process.exitCode = await workerCommand(o).catch((e) => reportError(e, false));
     });
+  deprecatedAliases(cmd, [{ flags: '--key <key>', from: 'key', to: 'watermarkKey', toFlag: '--watermark-key', apiOption: 'watermarkKey', repeatable: true }]);
 }

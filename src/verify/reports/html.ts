@@ -156,7 +156,7 @@ const where = (f: Finding) => (f.where ? ` <small>${escapeHtml(f.where)}</small>
 
 function evidenceCell(v: FileVerdict): string {
   if (!v.synthetic && !v.evidence.length) return '';
-  const head = v.synthetic ? `<p><strong>${escapeHtml(v.synthetic.grade)}</strong>${v.synthetic.generators.length ? `: ${v.synthetic.generators.map(escapeHtml).join(', ')}` : ''}</p>` : '';
+  const head = v.synthetic ? `<p><strong>${escapeHtml(v.synthetic.grade)}</strong>${v.synthetic.generators.length ? `: ${v.synthetic.generators.map(escapeHtml).join(', ')}` : ''}${v.synthetic.providers?.length ? `; provider ${v.synthetic.providers.map(escapeHtml).join(', ')}` : ''}</p>` : '';
   const list = findingsList(v.evidence, (f) => {
     const gen = (f.value as { generator?: unknown } | undefined)?.generator;
     return `<code>${escapeHtml(f.kind)}</code>${typeof gen === 'string' ? ` (${escapeHtml(gen)})` : ''}${where(f)}`;

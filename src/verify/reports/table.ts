@@ -8,7 +8,8 @@ function evidenceText(v: FileVerdict): string {
   if (v.error) return `${v.error.code}: ${v.error.message}`;
   if (v.problems?.length) return v.problems.join('; ');
   const kinds = [...new Set(v.evidence.map((e: Finding) => e.kind))];
-  const gens = v.synthetic?.generators.length ? ` (${v.synthetic.generators.join(', ')})` : '';
+  const named = [...(v.synthetic?.generators ?? []), ...(v.synthetic?.providers ?? []).map((p) => `provider ${p}`)];
+  const gens = named.length ? ` (${named.join(', ')})` : '';
   return kinds.length ? `${v.synthetic?.grade ?? ''}: ${kinds.join(', ')}${gens}` : '';
 }
 
