@@ -175,7 +175,7 @@ async function labelImageThenSign(reader: ByteReader, format: Format, p: Provena
 export async function c2paStoreFindings(reader: ByteReader, format: Format, where: string, opts: DetectOptions): Promise<Finding[]> {
   const found = await c2paFindings(await reader.read(0, reader.size), format, where, opts.trustAnchors ? { trustAnchors: opts.trustAnchors } : {});
   if (found.length) return found;
-  const value = { validationState: 'invalid', digitalSourceTypes: [], actions: [], statusCodes: [], manifests: 0, error: 'c2pa-rs found no manifest store in this carrier' };
+  const value = { validationState: 'invalid', digitalSourceTypes: [], actions: [], statusCodes: [], manifests: 0, error: 'c2pa-rs found no manifest store in this carrier', validatedBy: 'c2pa-rs' };
   return [{ layer: 'c2pa', kind: 'c2pa:manifest', value, confidence: 1, where }];
 }
 

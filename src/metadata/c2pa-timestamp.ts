@@ -7,8 +7,14 @@ import { certificateInfo } from './x509-cache.js';
  * checked natively for the C2PA fast path: the message imprint over the countersignature data,
  * the CMS `messageDigest` attribute over the TSTInfo, and the TSA's signature over the signed
  * attributes. Trust in the TSA's certificate is not decided here: the fast path takes that from
- * c2pa-rs, keyed by the certificates this returns. Anything unusual returns undefined, and the
- * caller leaves the whole manifest to c2pa-rs.
+ * c2pa-rs, keyed by the certificates this returns. Anything unusual, or not DER (der.ts refuses
+ * non-minimal lengths), returns undefined, and the caller leaves the whole manifest to c2pa-rs.
+ *
+ * Why not the @peculiar/asn1-cms schemas (or pkijs): both decode through asn1js, and a 6 KB corpus
+ * token took 17 ms to parse and 18 ms to write back as a ContentInfo, 22 + 13 ms as SignedData, and
+ * 8 + 4 ms for its SignerInfo alone (this 2-core machine under load), against well under a
+ * millisecond here, on a path that exists to take each file in a few milliseconds. The tests build
+ * tokens with those schemas and check that this reader agrees with them (c2pa-timestamp.test.ts).
  */
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
@@ -47,7 +53,7 @@ const algOid = (d: Der | undefined): string | undefined => (d && d.tag === DER_S
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
 
 /** `YYYY-MM-DDTHH:MM:SS[.fraction]+00:00`, the way chrono prints a UTC DateTime (c2pa-rs signature_info.time). */
-function rfc3339(g: { iso: string; fraction: string }): string {
+export function rfc3339(g: { iso: string; fraction: string }): string {
   let frac = g.fraction.replace(/0+$/, '');
   if (frac) frac = frac.length <= 3 ? frac.padEnd(3, '0') : frac.length <= 6 ? frac.padEnd(6, '0') : frac.padEnd(9, '0');
   return `${g.iso.slice(0, 19)}${frac ? `.${frac}` : ''}+00:00`;
@@ -81,7 +87,9 @@ export function verifyTimeStampToken(val: Uint8Array, countersigned: Uint8Array)
     const eOctets = derChildren(eWrap)[0]!;
     if (eOctets.tag !== DER_OCTET_STRING) return undefined;
     const tstInfoBytes = derContent(eOctets);
-    const tst = derChildren(derAt(tstInfoBytes));
+    const tstInfo = derAt(tstInfoBytes);
+    if (tstInfo.tag !== DER_SEQUENCE || tstInfo.end !== tstInfoBytes.length) return undefined;
+    const tst = derChildren(tstInfo);
     const imprint = derChildren(tst[2]!);
     const imprintHash = DIGESTS[algOid(imprint[0]) ?? ''];
     if (!imprintHash || imprint[1]?.tag !== DER_OCTET_STRING) return undefined;

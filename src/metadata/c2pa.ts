@@ -6,7 +6,7 @@ import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
 import type { C2paLabelOptions, Finding, Format } from '../core/types.js';
 import { TOOL_ID, VERSION } from '../version.js';
-import { fastC2paCandidate, fastC2paStats, fastC2paStore, learnC2paVerdict } from './c2pa-fast.js';
+import { answerKey, cachedAnswer, fastC2paCandidate, fastC2paStats, fastC2paStore, learnC2paVerdict, rememberAnswer } from './c2pa-fast.js';
 import { COSE_ALGORITHMS, coseReserveSize, coseSign1, localSigner, pemCertificates, type C2paSigner } from './cose.js';
 
 /**
@@ -168,7 +168,11 @@ export interface C2paManifestReport {
   signer?: { subject?: string; issuer?: string };
   /** Signing time from the signature's RFC 3161 time stamp, when it has one. */
   signedAt?: string;
-  /** Full IPTC URIs from the actions of every manifest in the store (ingredients' included). */
+  /**
+   * Full IPTC URIs from the actions of the active manifest and of the manifests its ingredients
+   * reach (transitively). A manifest nothing reaches is listed in `unreferencedManifests` and
+   * never counts as evidence.
+   */
   digitalSourceTypes: string[];
   /** Action names of the active manifest, e.g. `c2pa.created`. */
   actions: string[];
@@ -178,6 +182,14 @@ export interface C2paManifestReport {
   statusCodes: string[];
   /** Number of manifests in the store. */
   manifests: number;
+  /** Labels of manifests in the store that neither the active manifest nor its ingredients reach (anybody can add one). */
+  unreferencedManifests?: string[];
+  /**
+   * Which reader answered: `c2pa-rs` (it read this file), or `native` (the fast path checked the
+   * file's hashes and signatures and reused c2pa-rs's verdict on the same credentials and shape).
+   * The rest of the report is the same either way.
+   */
+  validatedBy?: 'c2pa-rs' | 'native';
   /** Present when c2pa-rs could not read the store at all. */
   error?: string;
 }
@@ -207,6 +219,7 @@ interface RawManifest {
   claim_generator_info?: { name?: string; version?: string }[];
   assertions?: { label: string; data?: unknown }[];
   signature_info?: { issuer?: string; common_name?: string; time?: string };
+  ingredients?: { active_manifest?: string }[];
 }
 interface RawStore {
   active_manifest?: string;
@@ -242,13 +255,33 @@ function claimGeneratorOf(m: RawManifest): string | undefined {
 
 const STATE: Record<string, C2paValidationState> = { Trusted: 'valid', Valid: 'untrusted', Invalid: 'invalid' };
 
+/** The active manifest and every manifest its ingredients name, transitively (labels present in the store). */
+function reachableManifests(store: RawStore): Set<string> {
+  const manifests = store.manifests ?? {};
+  const seen = new Set<string>();
+  const todo = store.active_manifest && manifests[store.active_manifest] ? [store.active_manifest] : [];
+  for (const l of todo) seen.add(l);
+  while (todo.length) {
+    for (const ing of manifests[todo.pop()!]!.ingredients ?? []) {
+      const l = ing.active_manifest;
+      if (typeof l === 'string' && manifests[l] && !seen.has(l)) {
+        seen.add(l);
+        todo.push(l);
+      }
+    }
+  }
+  return seen;
+}
+
 export function reportFromStore(store: RawStore): C2paManifestReport {
   const manifests = store.manifests ?? {};
   const active = store.active_manifest ? manifests[store.active_manifest] : undefined;
   const statusCodes = [...new Set((store.validation_status ?? []).map((s) => s.code))];
   const digitalSourceTypes = new Set<string>();
+  const reached = reachableManifests(store);
   // c2pa-wasm's map order differs between processes: walk the manifests by label so reports are reproducible.
-  for (const label of Object.keys(manifests).sort()) for (const a of actionsOf(manifests[label]!)) for (const t of sourceTypesOf(a)) digitalSourceTypes.add(t);
+  for (const label of [...reached].sort()) for (const a of actionsOf(manifests[label]!)) for (const t of sourceTypesOf(a)) digitalSourceTypes.add(t);
+  const unreferenced = Object.keys(manifests).filter((l) => !reached.has(l)).sort();
   const report: C2paManifestReport = {
     validationState: STATE[store.validation_state ?? ''] ?? 'invalid',
     digitalSourceTypes: [...digitalSourceTypes],
@@ -257,6 +290,7 @@ export function reportFromStore(store: RawStore): C2paManifestReport {
     manifests: Object.keys(manifests).length,
   };
   if (store.active_manifest) report.activeManifest = store.active_manifest;
+  if (unreferenced.length) report.unreferencedManifests = unreferenced;
   if (active) {
     const gen = claimGeneratorOf(active);
     if (gen) report.claimGenerator = gen;
@@ -300,16 +334,22 @@ export async function readManifestStore(bytes: Uint8Array, format: Format, opts:
 export async function readC2pa(bytes: Uint8Array, format: Format, opts: C2paReadOptions = {}): Promise<C2paManifestReport | undefined> {
   const candidate = opts.fast === false ? undefined : await fastC2paCandidate(bytes, format, opts.trustAnchors);
   const fast = candidate && fastC2paStore(candidate);
-  if (fast) return reportFromStore(fast);
+  if (fast) return { ...reportFromStore(fast), validatedBy: 'native' };
+  const memo = opts.fast === false ? undefined : answerKey(bytes, format, opts.trustAnchors, candidate);
+  const seen = memo && cachedAnswer<{ report: C2paManifestReport | undefined }>(memo);
+  if (seen) return seen.report;
   fastC2paStats.slow++;
+  let report: C2paManifestReport | undefined;
   try {
     const store = await readManifestStore(bytes, format, opts);
     if (store && candidate) learnC2paVerdict(candidate, store as RawStore, (s) => reportFromStore(s as RawStore));
-    return store && reportFromStore(store as RawStore);
+    report = store && { ...reportFromStore(store as RawStore), validatedBy: 'c2pa-rs' };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return { validationState: 'invalid', digitalSourceTypes: [], actions: [], statusCodes: [], manifests: 0, error: msg };
+    report = { validationState: 'invalid', digitalSourceTypes: [], actions: [], statusCodes: [], manifests: 0, error: msg, validatedBy: 'c2pa-rs' };
   }
+  if (memo) rememberAnswer(memo, { report });
+  return report;
 }
 
 /** The `c2pa:manifest` finding for a store, or nothing when the asset has none. */

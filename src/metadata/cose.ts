@@ -1,12 +1,15 @@
-import { createPrivateKey, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
-import { Encoder, Tag } from 'cbor-x';
+import { createPrivateKey, sign as cryptoSign, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { Decoder, Encoder, Tag } from 'cbor-x';
+import { assertStrictCbor } from './cbor-strict.js';
 import { TamgaError } from '../core/errors.js';
 
 /**
  * COSE_Sign1 for C2PA claim signatures (RFC 9052 §4.2, C2PA 2.x §14.5), built here because
  * c2pa-wasm's signer callback must return the complete structure: protected header
  * { alg, x5chain }, an unprotected header holding only zero padding, a detached payload (the
- * claim), and the signature over Sig_structure ["Signature1", protected, h'', claim].
+ * claim), and the signature over Sig_structure ["Signature1", protected, h'', claim]. The C2PA
+ * fast path reads and verifies COSE_Sign1 here too (readCoseSign1, coseVerifies), so both sides
+ * build the Sig_structure one way, with cbor-x.
  */
 
 /** Signature algorithms C2PA allows (labelling-standards.md §3.6), with their COSE ids. */
@@ -40,6 +43,10 @@ export interface C2paKeyPair {
 // both, and c2pa-rs rejects the tags).
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false, useTag259ForMaps: false } as ConstructorParameters<typeof Encoder>[0]);
 const encode = (v: unknown): Uint8Array => cbor.encode(v);
+
+/** Sig_structure (RFC 9052 §4.4) with an empty external_aad: `[context, protected, h'', payload]`. */
+export const sigStructure = (context: 'Signature1' | 'CounterSignature', protectedHeader: Uint8Array, payload: Uint8Array): Uint8Array =>
+  encode([context, protectedHeader, new Uint8Array(0), payload]);
 
 const COSE_HEADER_ALG = 1;
 const COSE_HEADER_X5CHAIN = 33;
@@ -139,7 +146,7 @@ export function coseReserveSize(signer: C2paSigner): number {
 export async function coseSign1(signer: C2paSigner, claim: Uint8Array, size: number): Promise<Uint8Array> {
   const chain = signer.certificateChain.map((c) => new Uint8Array(c));
   const protectedHeader = encode(new Map<number, unknown>([[COSE_HEADER_ALG, COSE_ALGORITHMS[signer.alg]], [COSE_HEADER_X5CHAIN, chain.length === 1 ? chain[0] : chain]]));
-  const toBeSigned = encode(['Signature1', protectedHeader, new Uint8Array(0), claim]);
+  const toBeSigned = sigStructure('Signature1', protectedHeader, claim);
   let signature = await signer.sign(toBeSigned);
   const ecSize = EC_SIG_BYTES[signer.alg];
   if (ecSize && signature.length !== ecSize) signature = ecdsaDerToP1363(signature, ecSize);
@@ -155,4 +162,66 @@ export async function coseSign1(signer: C2paSigner, claim: Uint8Array, size: num
     }
   }
   throw new TamgaError('INVALID_OPTION', `c2pa.signer: a ${padded(0, false).length}-byte signature does not fit the ${size} bytes reserved for it`, { option: 'c2pa.signer' });
+}
+
+/** Thrown by readCoseSign1 on a COSE_Sign1 that is not in the strict form it reads. */
+export class CoseFormError extends Error {
+  override readonly name = 'CoseFormError';
+}
+
+/** Header labels as written: integers stay numbers, text stays strings (33 and "33" differ). */
+export type CoseHeaderMap = Map<number | string, unknown>;
+
+export interface CoseSign1 {
+  /** The protected header as encoded (it is signed as these bytes). */
+  protectedBytes: Uint8Array;
+  protectedHeader: CoseHeaderMap;
+  unprotected: CoseHeaderMap;
+  signature: Uint8Array;
+  alg: C2paSigningAlg;
+}
+
+const keepKeys = new Decoder({ mapsAsObjects: false, useRecords: false } as ConstructorParameters<typeof Decoder>[0]);
+const ALG_OF_ID = new Map<number, C2paSigningAlg>(Object.entries(COSE_ALGORITHMS).map(([name, id]) => [id, name as C2paSigningAlg]));
+
+/**
+ * A COSE_Sign1 with a detached payload, tagged 18 as c2pa-rs (coset) requires, in strict CBOR
+ * (cbor-strict.ts), with an algorithm C2PA allows in the protected header. Throws CoseFormError
+ * otherwise: the caller then leaves the signature to c2pa-rs.
+ */
+export function readCoseSign1(bytes: Uint8Array): CoseSign1 {
+  const bad = (why: string): never => {
+    throw new CoseFormError(why);
+  };
+  try {
+    assertStrictCbor(bytes, { topTag: COSE_SIGN1_TAG });
+  } catch (e) {
+    bad(`COSE_Sign1: ${(e as Error).message}`);
+  }
+  const tagged = keepKeys.decode(bytes) as unknown;
+  if (!(tagged instanceof Tag) || tagged.tag !== COSE_SIGN1_TAG) return bad('not a tagged COSE_Sign1');
+  const cose = tagged.value as unknown;
+  if (!Array.isArray(cose) || cose.length !== 4) return bad('not a COSE_Sign1 array');
+  const [protectedBytes, unprotected, payload, signature] = cose as unknown[];
+  if (!(protectedBytes instanceof Uint8Array) || !(signature instanceof Uint8Array) || payload !== null || !(unprotected instanceof Map)) return bad('malformed COSE_Sign1');
+  try {
+    assertStrictCbor(protectedBytes);
+  } catch (e) {
+    bad(`protected header: ${(e as Error).message}`);
+  }
+  const protectedHeader = keepKeys.decode(protectedBytes) as unknown;
+  if (!(protectedHeader instanceof Map)) return bad('protected header is not a map');
+  const alg = ALG_OF_ID.get(protectedHeader.get(COSE_HEADER_ALG) as number) ?? bad('unsupported COSE algorithm');
+  const ecSize = EC_SIG_BYTES[alg];
+  if (ecSize && signature.length !== ecSize) bad('EC signature not in r|s form');
+  return { protectedBytes, protectedHeader, unprotected: unprotected as CoseHeaderMap, signature, alg };
+}
+
+/** Whether `key` verifies the signature over Sig_structure("Signature1", protected, payload). */
+export function coseVerifies(c: CoseSign1, key: KeyObject, payload: Uint8Array): boolean {
+  const tbs = sigStructure('Signature1', c.protectedBytes, payload);
+  const hash = HASH_OF[c.alg];
+  if (c.alg.startsWith('ps')) return cryptoVerify(hash, tbs, { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: -1 /* RSA_PSS_SALTLEN_DIGEST */ }, c.signature);
+  if (c.alg === 'ed25519') return cryptoVerify(null, tbs, key, c.signature);
+  return cryptoVerify(hash, tbs, { key, dsaEncoding: 'ieee-p1363' }, c.signature);
 }

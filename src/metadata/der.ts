@@ -26,7 +26,7 @@ export const DER_OCTET_STRING = 0x04;
 export const DER_INTEGER = 0x02;
 export const DER_GENERALIZED_TIME = 0x18;
 
-/** The element at `at`; definite lengths only (DER), high tag numbers refused. */
+/** The element at `at`; definite lengths in their shortest form only (DER), high tag numbers refused. */
 export function derAt(buf: Uint8Array, at = 0, limit = buf.length): Der {
   if (at + 2 > limit) throw new DerError(`truncated element at ${at}`);
   const tag = buf[at]!;
@@ -38,6 +38,8 @@ export function derAt(buf: Uint8Array, at = 0, limit = buf.length): Der {
     if (n === 0 || n > 4 || contentStart + n > limit) throw new DerError(`bad length at ${at}`);
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[contentStart + i]!;
+    // DER: the shortest length form only (no long form under 128, no leading zero octet).
+    if (len < 0x80 || buf[contentStart] === 0) throw new DerError(`length at ${at} is not in DER's shortest form`);
     contentStart += n;
   }
   const end = contentStart + len;

@@ -26,6 +26,7 @@ import { signC2pa } from '../../src/metadata/c2pa.js';
 import { localSigner } from '../../src/metadata/cose.js';
 import { CORPUS, hasCorpus, ROOT } from '../helpers.js';
 import { mediaTargets } from './media-targets.js';
+import { c2paDifferentialTarget } from './c2pa-targets.js';
 
 export const REGRESSIONS_DIR = join(ROOT, 'fixtures', 'regressions');
 
@@ -139,6 +140,8 @@ export interface FuzzTarget {
   seeds: Uint8Array[];
   /** Mutations that know this target's layout (box sizes, nesting...), mixed in with the generic ones. */
   mutators?: Mutator[];
+  /** How often a step uses one of `mutators` rather than a generic one (default 0.35). */
+  mutatorShare?: number;
   run(input: Uint8Array): Promise<unknown>;
 }
 
@@ -237,6 +240,7 @@ async function imageTargets(): Promise<FuzzTarget[]> {
     if (hasCorpus && existsSync(p) && statSync(p).size < 256 * 1024) signed.push(readFileSync(p));
   }
   targets.push({ name: 'metadata/c2pa-fast: native store check', seeds: signed, run: async (input) => fastC2paCheck(input, sniff(input)?.format ?? 'jpeg') });
+  targets.push(await c2paDifferentialTarget());
   return targets.filter((t) => t.seeds.length > 0);
 }
 
@@ -292,7 +296,7 @@ export function mutate(target: FuzzTarget, r: Rand): { input: Uint8Array; steps:
   let input: Uint8Array = r.pick(target.seeds);
   const steps: string[] = [];
   for (let n = 1 + r.int(3); n > 0; n--) {
-    const m = target.mutators?.length && r.next() < 0.35 ? r.pick(target.mutators) : r.pick(MUTATORS);
+    const m = target.mutators?.length && r.next() < (target.mutatorShare ?? 0.35) ? r.pick(target.mutators) : r.pick(MUTATORS);
     steps.push(m.name);
     input = m.mutate(input, r, r.pick(target.seeds));
   }

@@ -11,7 +11,7 @@ import { fuzzTargets, mutate, Rand, runCase, type FuzzTarget } from './engine.js
 
 /** Per target; the slow ones (PDF through pdf.js/pdf-lib, multi-MB structured mutations) get fewer. */
 const CASES_PER_TARGET = Number(process.env.TAMGA_FUZZ_CASES ?? 150);
-const casesFor = (name: string) => (/pdf|matroska|webm|mkv|text|isobmff|m4a|mp4|mov/.test(name) ? Math.ceil(CASES_PER_TARGET / 5) : CASES_PER_TARGET);
+const casesFor = (name: string) => (/pdf|matroska|webm|mkv|text|isobmff|m4a|mp4|mov|differential/.test(name) ? Math.ceil(CASES_PER_TARGET / 5) : CASES_PER_TARGET);
 let targets: FuzzTarget[] = [];
 beforeAll(async () => {
   targets = await fuzzTargets();

@@ -35,6 +35,8 @@ describe('tamga keygen / label --c2pa / detect --trust-anchors', () => {
       validationState: 'valid',
       digitalSourceTypes: [TAM_URI],
       trainingMining: { 'cawg.ai_generative_training': { use: 'notAllowed' } },
+      // A new process reads its first file with c2pa-rs (nothing learned yet), and says so.
+      validatedBy: 'c2pa-rs',
     });
     expect(manifestOf([])).toMatchObject({ validationState: 'untrusted', statusCodes: ['signingCredential.untrusted'] });
 

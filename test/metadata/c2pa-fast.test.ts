@@ -9,6 +9,7 @@ import { makeDevChain } from '../../src/metadata/c2pa-devcert.js';
 import { readC2pa, reportFromStore, signC2pa } from '../../src/metadata/c2pa.js';
 import { localSigner, type C2paSigner, type C2paSigningAlg } from '../../src/metadata/cose.js';
 import { corpusFile, hasCorpus, ROOT } from '../helpers.js';
+import { bare } from './c2pa-mutants.js';
 
 /**
  * The native C2PA fast path must give exactly c2pa-rs's report: every comparison below reads a
@@ -20,13 +21,17 @@ const FORMAT_OF: Record<string, Format> = { '.jpg': 'jpeg', '.png': 'png', '.web
 const demo = (name: string) => readFileSync(join(ROOT, 'fixtures', 'demo', name));
 const provenance = makeProvenance({ generator: 'Stable Diffusion XL/1.0', provider: 'Example AI LLP' });
 
+
 /** Reads with c2pa-rs only, then with the fast path twice; returns the reports and whether the last was native. */
 async function threeWays(bytes: Uint8Array, format: Format) {
   const slow = await readC2pa(bytes, format, { fast: false });
   const learning = await readC2pa(bytes, format);
   const before = fastC2paStats.fast;
   const answered = await readC2pa(bytes, format);
-  return { slow, learning, answered, native: fastC2paStats.fast > before };
+  const native = fastC2paStats.fast > before;
+  expect(slow?.validatedBy === undefined || slow.validatedBy === 'c2pa-rs').toBe(true);
+  if (answered) expect(answered.validatedBy).toBe(native ? 'native' : 'c2pa-rs');
+  return { slow: bare(slow), learning: bare(learning), answered: bare(answered), native };
 }
 
 let signers: Record<'es256' | 'ps256', C2paSigner>;
@@ -41,7 +46,7 @@ describe('C2PA fast path', () => {
   describe.skipIf(!hasCorpus)('every corpus C2PA file: same report as c2pa-rs', () => {
     const dir = corpusFile('c2pa');
     const files = hasCorpus ? readdirSync(dir).filter((f) => FORMAT_OF[extname(f)]) : [];
-    /** Stores in containers the fast path reads, intact or tampered; the rest (audio, PDF, SVG) go to c2pa-rs every time. */
+    /** Intact, canonical stores in containers the fast path reads; the rest (tampered, unreferenced manifests, audio, PDF, SVG) go to c2pa-rs every time. */
     const NATIVE = new Set([
       'C-capture-cawg.jpg',
       'bing-creator-puppy.jpg',
@@ -55,10 +60,6 @@ describe('C2PA fast path', () => {
       'nikon-z9-camera-signed.jpg',
       'openai-dalle-puppy.webp',
       'photoshop-genfill-ocsp.jpg',
-      'E-clm-CAICAI-missing-claim.jpg',
-      'E-sig-CA-signature-mismatch.jpg',
-      'XCA-datahash-mismatch.jpg',
-      'cards-tampered.jpg',
     ]);
     it.each(files)('%s', async (f) => {
       const r = await threeWays(readFileSync(join(dir, f)), FORMAT_OF[extname(f)]!);
@@ -95,7 +96,7 @@ describe('C2PA fast path', () => {
     const bad = Buffer.from(signed);
     bad[bad.length - 10]! ^= 0x04; // in mdat, at the end of the file
     expect((await fastC2paCheck(bad, 'avif')).reason).toBe('bmff hash mismatch');
-    expect(await readC2pa(bad, 'avif')).toEqual(await readC2pa(bad, 'avif', { fast: false }));
+    expect(bare(await readC2pa(bad, 'avif'))).toEqual(bare(await readC2pa(bad, 'avif', { fast: false })));
   });
 
   it('a second file with the same signer and shape is answered natively without asking c2pa-rs', async () => {
@@ -105,16 +106,12 @@ describe('C2PA fast path', () => {
     const slowBefore = fastC2paStats.slow;
     const rb = await readC2pa(b, 'jpeg');
     expect(fastC2paStats.slow).toBe(slowBefore);
-    expect(rb).toEqual(await readC2pa(b, 'jpeg', { fast: false }));
+    expect(rb?.validatedBy).toBe('native');
+    expect(bare(rb)).toEqual(bare(await readC2pa(b, 'jpeg', { fast: false })));
   });
 
-  /**
-   * A tampered store is answered with the failures the fast path found and the credential codes
-   * c2pa-rs gave for the same credentials. c2pa-rs may instead stop at a decoding error on the
-   * changed bytes (an `error` report); either way the manifest is `invalid` with a failure.
-   */
-  const integrityFailure = (r: Awaited<ReturnType<typeof readC2pa>>) => Boolean(r?.error) || (r?.statusCodes ?? []).some((c) => !/^(signingCredential|timeStamp)\./.test(c));
-  it('random damage inside and outside the manifest store: same verdict as c2pa-rs on every mutant, same report when intact', async () => {
+  /** A tampered store always goes to c2pa-rs, so every mutant's report is exactly c2pa-rs's, however often it is read. */
+  it('random damage inside and outside the manifest store: c2pa-rs\'s report on every mutant', async () => {
     let seed = 20261123;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     for (const [format, name] of FORMATS.slice(0, 3)) {
@@ -128,19 +125,13 @@ describe('C2PA fast path', () => {
         const at = i % 3 === 2 ? Math.floor(rand() * signed.length) : store + Math.floor(rand() * 6000);
         bad[Math.min(at, bad.length - 1)]! ^= 1 << Math.floor(rand() * 8);
         const slow = await readC2pa(bad, format, { fast: false });
-        for (const pass of ['learning', 'answered']) {
-          const fast = await readC2pa(bad, format);
-          if (fast?.validationState === 'invalid') {
-            expect(slow?.validationState, `${format} mutant ${i} (${pass})`).toBe('invalid');
-            expect(integrityFailure(fast) && integrityFailure(slow), `${format} mutant ${i} (${pass})`).toBe(true);
-          } else expect(fast, `${format} mutant ${i} (${pass})`).toEqual(slow);
-        }
+        for (const pass of ['learning', 'answered']) expect(bare(await readC2pa(bad, format)), `${format} mutant ${i} (${pass})`).toEqual(bare(slow));
       }
     }
     expect(fastC2paStats.fast).toBeGreaterThan(0);
   });
 
-  it('an edited image: answered natively once c2pa-rs has judged the credentials, with c2pa-rs\'s report', async () => {
+  it('an edited image: found tampered natively, answered by c2pa-rs even after the intact original', async () => {
     const signed = Buffer.from(await signC2pa(demo('sample.png'), 'png', provenance, { signer: signers.es256 }));
     const edited = (k: number) => {
       const bad = Buffer.from(signed);
@@ -150,7 +141,7 @@ describe('C2PA fast path', () => {
     expect((await fastC2paCheck(edited(0), 'png')).reason).toBe('tampered: assertion.dataHash.mismatch');
     await readC2pa(signed, 'png'); // the intact original teaches the credential verdict
     const r = await threeWays(edited(1), 'png');
-    expect(r.native).toBe(true);
+    expect(r.native).toBe(false);
     expect(r.answered).toEqual(r.slow);
     expect(r.slow?.statusCodes).toEqual(['signingCredential.untrusted', 'assertion.dataHash.mismatch']);
   });
