@@ -7,7 +7,7 @@ import { renderPlan, WHOLE_WRITE_LIMIT, writePlanAtomically } from './core/edit.
 import { invalidOption, TamgaError } from './core/errors.js';
 import { DETECT_OPTION_KEYS, rejectUnknownLabelOptions, rejectUnknownOptions } from './core/options.js';
 import { makeProvenance, type ProvenanceInput } from './core/provenance.js';
-import { SNIFF_BYTES, sniff } from './core/sniff.js';
+import { SNIFF_BYTES, refineSniff, sniff } from './core/sniff.js';
 import { describeSource, MAX_STREAM_BYTES, openSource, type ByteReader, type Source } from './core/source.js';
 import type { C2paConflict, DetectOptions, DetectResult, LabelOptions, LabelResult, Policy, SniffResult } from './core/types.js';
 import { checkLangs, DEFAULT_LANGS } from './disclosure/catalogue.js';
@@ -78,7 +78,7 @@ export function resolveLabelOptions(opts: LabelOptions): ResolvedLabelOptions {
 async function sniffReader(reader: ByteReader): Promise<SniffResult> {
   if (reader.size === 0) throw new TamgaError('CORRUPT_INPUT', `${reader.name}: empty file`);
   const head = await reader.read(0, Math.min(SNIFF_BYTES, reader.size));
-  const s = sniff(head, reader.path);
+  const s = await refineSniff(sniff(head, reader.path), reader);
   if (!s) throw new TamgaError('UNSUPPORTED_FORMAT', `${reader.name}: not a media format tamga recognises (checked the magic bytes, not the extension)`);
   return s;
 }

@@ -1,4 +1,6 @@
-import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFRawStream, PDFRef, PDFStream, type PDFFont, type PDFObject, type PDFPage } from 'pdf-lib';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { decodePDFRawStream, EncryptedPDFError, PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFRawStream, PDFRef, PDFStream, PDFString, type PDFFont, type PDFObject, type PDFPage } from 'pdf-lib';
 import { TamgaError } from '../core/errors.js';
 import { digitalSourceTypeUri, type Provenance } from '../core/provenance.js';
 import type { ByteReader } from '../core/source.js';
@@ -6,10 +8,10 @@ import type { DetectOptions, Finding, Format, Layer } from '../core/types.js';
 import { DISCLOSURE_LANGS, disclosureTexts } from '../disclosure/catalogue.js';
 import { WRITABLE_SOURCE_TYPES } from '../core/provenance.js';
 import { fontBytes, fontkit, fontRuns } from '../disclosure/pdf-fonts.js';
-import { buildIncrementalUpdate, isEncrypted, readPdfTail, type UpdateObject } from '../formats/pdf.js';
-import { encryptedError, openWithPdfJs, pdfJsCall } from '../media/pdfjs.js';
-import { findingsFromXmp, mergeXmp, parseXmp, NS, getProperty, valueText } from '../metadata/xmp.js';
+import { buildIncrementalUpdate, isEncrypted, readPdfTail, scanObjectOffsets, xrefTableMatches, type UpdateObject } from '../formats/pdf.js';
+import { findingsFromXmp, mergeXmp, parseXmp } from '../metadata/xmp.js';
 import { c2paStoreFindings, xmpLabelFor } from './image.js';
+import type { PdfDocumentFacts, PdfTextMessage, PdfTextRequest } from './pdf-text-worker.js';
 import type { LabelSteps, MediaAdapter, ResolvedLabelOptions, StepOutput } from './types.js';
 
 /**
@@ -26,11 +28,15 @@ const XMP_PADDING = 2048;
 const STAMP_FONT_PREFIX = 'TamgaF';
 const STAMP_GS = 'TamgaGS';
 
+function encryptedError(name: string): TamgaError {
+  return new TamgaError('ENCRYPTED_INPUT', `${name}: the PDF is encrypted; decrypt it first (e.g. qpdf --decrypt), label it, and encrypt the labelled file again`, { format: 'pdf' });
+}
+
 async function loadPdf(bytes: Uint8Array, name: string): Promise<PDFDocument> {
   try {
     return await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true });
   } catch (e) {
-    if (e instanceof EncryptedPDFError) throw encryptedError(name);
+    if (e instanceof EncryptedPDFError || /Input document to `PDFDocument.load` is encrypted/.test((e as Error).message)) throw encryptedError(name);
     throw new TamgaError('CORRUPT_INPUT', `${name}: pdf: cannot parse the document: ${(e as Error).message}`, { format: 'pdf' }, { cause: e });
   }
 }
@@ -184,17 +190,39 @@ const MAX_XREF_ENTRIES = 1 << 24;
 function checkXrefStreamDictionaries(bytes: Uint8Array, name: string): void {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const refuse = (what: string) => new TamgaError('CORRUPT_INPUT', `${name}: pdf: cross-reference stream with ${what}`, { format: 'pdf' });
-  for (let at = b.indexOf('/W'); at >= 0; at = b.indexOf('/W', at + 2)) {
-    const w = /^\/W\s*\[\s*(\d+)\s+(\d+)\s+(\d+)/.exec(b.toString('latin1', at, at + 80));
+  // Only cross-reference stream dictionaries (/Type /XRef): a font's /W width array looks the
+  // same (/W [1 [500] 3 10 600]) and is no business of this check.
+  for (let at = b.indexOf('/XRef'); at >= 0; at = b.indexOf('/XRef', at + 5)) {
+    const from = Math.max(0, at - 4096);
+    const window = b.toString('latin1', from, Math.min(b.length, at + 4096));
+    const rel = at - from;
+    if (!/\/Type\s*$/.test(window.slice(Math.max(0, rel - 16), rel))) continue;
+    const objAt = window.lastIndexOf('obj', rel);
+    const streamAt = window.indexOf('stream', rel);
+    const dict = window.slice(objAt < 0 ? 0 : objAt, streamAt < 0 ? window.length : streamAt);
+    const w = /\/W\s*\[\s*(\d+)\s+(\d+)\s+(\d+)/.exec(dict);
     if (w && [w[1], w[2], w[3]].some((x) => Number(x) > MAX_XREF_WIDTH)) throw refuse(`field widths ${w[0].slice(2).trim()}]`);
-  }
-  for (let at = b.indexOf('/Index'); at >= 0; at = b.indexOf('/Index', at + 6)) {
-    const list = /^\/Index\s*\[([\d\s]*)\]/.exec(b.toString('latin1', at, at + 4096));
+    const list = /\/Index\s*\[([\d\s]*)\]/.exec(dict);
     const nums = list ? list[1]!.trim().split(/\s+/).map(Number) : [];
     let entries = 0;
     for (let i = 1; i < nums.length; i += 2) entries += nums[i]!;
     if (entries > MAX_XREF_ENTRIES) throw refuse(`${entries} entries in /Index`);
   }
+}
+
+/**
+ * The Info dictionary an earlier trailer names when the last one does not (a linearised file
+ * keeps /Info in its first-page section): reused, since a second Info dictionary is one too many
+ * (exiftool: "Ignored duplicate Info dictionary").
+ */
+function earlierInfoRef(bytes: Uint8Array, doc: PDFDocument): PDFRef | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const refs = [...text.matchAll(/\/Info\s+(\d+)\s+(\d+)\s+R/g)].reverse();
+  for (const m of refs) {
+    const ref = PDFRef.of(Number(m[1]), Number(m[2]));
+    if (doc.context.lookupMaybe(ref, PDFDict)) return ref;
+  }
+  return undefined;
 }
 
 /**
@@ -216,18 +244,29 @@ function preparePdf(reader: ByteReader, _format: Format, p: Provenance, opts: Re
 
 interface ParsedPdf {
   doc: PDFDocument;
+  bytes: Uint8Array;
   tail: Awaited<ReturnType<typeof readPdfTail>>;
+  rebuilt: ReturnType<typeof scanObjectOffsets> | undefined;
   declaredSize: number;
   firstNew: number;
   before: Map<number, Buffer>;
 }
 
 async function parsePdf(reader: ByteReader): Promise<ParsedPdf> {
-  const tail = await readPdfTail(reader);
+  const tail = await readPdfTail(reader, { allowNone: true });
   if (isEncrypted(tail)) throw encryptedError(reader.name);
   const bytes = await reader.read(0, reader.size);
   checkXrefStreamDictionaries(bytes, reader.name);
+  // A lost or wrong startxref: the update carries a complete, rebuilt table instead of a /Prev
+  // into the broken one (with object streams that cannot be done: then /Prev to the section found).
+  // So does a table whose entries point away from their objects.
+  const scanned = scanObjectOffsets(bytes);
+  const rebuilt = scanned && (tail.repaired || !xrefTableMatches(bytes, tail, scanned)) ? scanned : undefined;
+  if (tail.startxref < 0 && !rebuilt) throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: no cross-reference section and object streams a rebuilt table cannot address`, { format: 'pdf' });
   const doc = await loadPdf(bytes, reader.name);
+  // A catalog without a page tree opens in no reader (pdf.js: "Invalid Root reference", poppler:
+  // "Top-level pages object is wrong type"): a label there could never be read back.
+  if (!doc.catalog.lookupMaybe(PDFName.of('Pages'), PDFDict)) throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: the catalog has no page tree (/Pages)`, { format: 'pdf' });
   doc.registerFontkit(fontkit());
   const ctx = doc.context;
   const declaredSize = Number(/\/Size\s+(\d+)/.exec(tail.trailer)?.[1] ?? 0);
@@ -236,11 +275,11 @@ async function parsePdf(reader: ByteReader): Promise<ParsedPdf> {
   const firstNew = ctx.largestObjectNumber + 1;
   const before = new Map<number, Buffer>();
   for (const [ref, obj] of ctx.enumerateIndirectObjects()) if (!(obj instanceof PDFStream)) before.set(ref.objectNumber, Buffer.from(serialize(obj)));
-  return { doc, tail, declaredSize, firstNew, before };
+  return { doc, bytes, tail, rebuilt, declaredSize, firstNew, before };
 }
 
 async function labelPdfDocument(reader: ByteReader, parsed: ParsedPdf, p: Provenance, opts: ResolvedLabelOptions, layers: ReadonlySet<Layer>, stripManifests: readonly PDFObject[]): Promise<StepOutput> {
-  const { doc, tail, declaredSize, firstNew, before } = parsed;
+  const { doc, bytes, tail, rebuilt, declaredSize, firstNew, before } = parsed;
   const ctx = doc.context;
   stripC2paManifests(doc, stripManifests);
   const label = xmpLabelFor(p, opts);
@@ -281,7 +320,7 @@ async function labelPdfDocument(reader: ByteReader, parsed: ParsedPdf, p: Proven
     // Uncompressed, so byte scanners find it (labelling-standards.md §2.11).
     const xmpRef = ctx.register(ctx.stream(xmp, { Type: 'Metadata', Subtype: 'XML' }));
     doc.catalog.set(PDFName.of('Metadata'), xmpRef);
-    const infoRef = ctx.trailerInfo.Info;
+    const infoRef = ctx.trailerInfo.Info ?? earlierInfoRef(bytes, doc);
     let info = infoRef ? ctx.lookupMaybe(infoRef, PDFDict) : undefined;
     if (!info) info = ctx.obj({});
     info.set(PDFName.of(INFO_KEYS.generated), text('true'));
@@ -289,7 +328,7 @@ async function labelPdfDocument(reader: ByteReader, parsed: ParsedPdf, p: Proven
     info.set(PDFName.of(INFO_KEYS.sourceType), text(digitalSourceTypeUri(p.digitalSourceType)));
     info.set(PDFName.of(INFO_KEYS.contentId), text(p.contentId));
     if (!info.has(PDFName.of('Subject'))) info.set(PDFName.of('Subject'), text(label.disclosure.line));
-    if (!(infoRef instanceof PDFRef)) ctx.trailerInfo.Info = ctx.register(info);
+    ctx.trailerInfo.Info = infoRef instanceof PDFRef ? infoRef : ctx.register(info);
   }
   await doc.flush();
 
@@ -308,11 +347,42 @@ async function labelPdfDocument(reader: ByteReader, parsed: ParsedPdf, p: Proven
     root: root.toString(),
     ...(info ? { info: info.toString() } : {}),
     ...(id ? { id: id.toString() } : {}),
-  });
+  }, rebuilt);
   return { plan: [{ copy: [0, reader.size] }, { bytes: update }] };
 }
 
 // ------------------------------------------------------------------------------------------ detect
+
+type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+let pdfjsModule: Promise<PdfJs> | undefined;
+const pdfjs = () => (pdfjsModule ??= (ignorePdfJsStrayRejections(), import('pdfjs-dist/legacy/build/pdf.mjs')));
+
+/** The exceptions pdf.js raises on a malformed document (its BaseException subclasses). */
+const PDFJS_PARSE_ERRORS = new Set(['FormatError', 'ParserEOFException', 'XRefEntryException', 'XRefParseException', 'MissingDataException', 'InvalidPDFException', 'UnknownErrorException', 'JpegError', 'JpxError', 'Jbig2Error']);
+export const isPdfJsParseError = (e: unknown): boolean => e instanceof Error && PDFJS_PARSE_ERRORS.has(e.name);
+
+/**
+ * pdf.js 4.9 prefetches the last kid of the page tree into a cache and never awaits it when the
+ * walk fails first (a cyclic or broken tree): a rejected promise nobody handles, which ends a
+ * Node process. Those rejections are dropped; any other keeps Node's default (thrown) unless the
+ * application listens for them itself.
+ */
+function ignorePdfJsStrayRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    if (isPdfJsParseError(reason)) return;
+    if (process.listenerCount('unhandledRejection') === 1) throw reason;
+  });
+}
+
+/** A pdf.js call on an opened document: its parse errors are CORRUPT_INPUT, like a failed open. */
+async function pdfJsCall<T>(name: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (!isPdfJsParseError(e)) throw e;
+    throw new TamgaError('CORRUPT_INPUT', `${name}: pdf: ${(e as Error).message}`, { format: 'pdf' }, { cause: e });
+  }
+}
 
 /** Phrases that count as a stamp: the catalogue in every language, lower-cased, spaces removed. */
 const STAMP_PHRASES: string[] = (() => {
@@ -325,6 +395,43 @@ function squash(s: string): string {
   return s.toLowerCase().replace(/\s+/g, '');
 }
 
+const RANGE_CHUNK = 64 << 10;
+/**
+ * Files up to this size are handed to pdf.js whole. Its range-request mode retries a read that a
+ * broken file can never satisfy in an endless microtask loop (a self-extending object stream found
+ * by the fuzzer hangs the process); given the whole file it reports the damage instead.
+ */
+const WHOLE_PARSE_LIMIT = 32 << 20;
+
+/** pdf.js reads small files whole, and larger ones through range requests on the ByteReader: only the parts it needs. */
+async function openWithPdfJs(reader: ByteReader) {
+  const lib = await pdfjs();
+  const common = { disableFontFace: true, verbosity: 0, isEvalSupported: false, useSystemFonts: false, stopAtErrors: false } as const;
+  let source: Parameters<typeof lib.getDocument>[0];
+  if (reader.size <= WHOLE_PARSE_LIMIT) {
+    source = { data: Uint8Array.from(await reader.read(0, reader.size)), ...common };
+  } else {
+    const initial = await reader.read(0, Math.min(reader.size, RANGE_CHUNK));
+    const transport = new lib.PDFDataRangeTransport(reader.size, Uint8Array.from(initial));
+    transport.requestDataRange = (begin: number, end: number) => {
+      reader.read(begin, Math.min(end, reader.size) - begin).then(
+        (b) => transport.onDataRange(begin, Uint8Array.from(b)),
+        () => transport.abort(),
+      );
+    };
+    source = { range: transport, length: reader.size, rangeChunkSize: RANGE_CHUNK, disableAutoFetch: true, disableStream: true, ...common };
+  }
+  const task = lib.getDocument(source);
+  try {
+    return await task.promise;
+  } catch (e) {
+    await task.destroy();
+    const name = (e as { name?: string }).name;
+    if (name === 'PasswordException') throw encryptedError(reader.name);
+    throw new TamgaError('CORRUPT_INPUT', `${reader.name}: pdf: ${(e as Error).message}`, { format: 'pdf' }, { cause: e });
+  }
+}
+
 const INFO_FINDINGS: Record<string, { kind: string; layer: Finding['layer'] }> = {
   [INFO_KEYS.generated]: { kind: 'pdf:info-ai-generated', layer: 'metadata' },
   [INFO_KEYS.disclosure]: { kind: 'pdf:info-ai-disclosure', layer: 'metadata' },
@@ -334,52 +441,198 @@ const INFO_FINDINGS: Record<string, { kind: string; layer: Finding['layer'] }> =
   Creator: { kind: 'pdf:info-creator', layer: 'signal' },
 };
 
+/** Bounds of one PDF's pdf.js pass in the worker thread (adapters/pdf-text-worker.ts). */
+export const PDF_PASS_LIMITS = { timeMs: 10_000, memoryBytes: 1536 * 2 ** 20 };
+/** How often the memory bound is checked while a pass runs. */
+const MEMORY_POLL_MS = 100;
+
+interface PdfPass {
+  facts: PdfDocumentFacts;
+  pages?: { pagesWith: number[]; pagesWithout: number[] };
+  /** Why the page text was not read (whole or in part): a note, not an error. */
+  unread?: string;
+}
+
+/**
+ * One pdf.js worker thread, started on first use and kept (unref'd) for the next file; one
+ * document at a time, so a document stopped for its time or memory takes no other with it.
+ * A thread that is stopped or dies is replaced by a new one for the next document.
+ */
+class PdfJsThread {
+  private worker: Worker | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextId = 1;
+
+  private start(): Worker {
+    const url = new URL(`./pdf-text-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    const viaTsx = url.pathname.endsWith('.ts');
+    const w = viaTsx
+      ? new Worker(new URL('../../bin/ts-worker.mjs', import.meta.url), { workerData: { tsModule: url.href }, resourceLimits: { maxOldGenerationSizeMb: 1024 } })
+      : new Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+    w.unref();
+    w.on('error', () => undefined);
+    w.on('exit', () => {
+      if (this.worker === w) this.worker = undefined;
+    });
+    return (this.worker = w);
+  }
+
+  /** Documents queued or running on this thread. */
+  pending = 0;
+
+  run(req: Omit<PdfTextRequest, 'id'>, name: string): Promise<PdfPass> {
+    this.pending++;
+    const task = this.queue.then(() => this.runNow({ ...req, id: this.nextId++ }, name)).finally(() => this.pending--);
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  private runNow(req: PdfTextRequest, name: string): Promise<PdfPass> {
+    const w = this.worker ?? this.start();
+    return new Promise<PdfPass>((resolve, reject) => {
+      let facts: PdfDocumentFacts | undefined;
+      const rss0 = process.memoryUsage.rss();
+      const finish = (stopWhy?: string) => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        w.off('message', onMessage);
+        w.off('exit', onExit);
+        if (stopWhy) {
+          this.worker = undefined;
+          void w.terminate();
+          if (facts) resolve({ facts, unread: stopWhy });
+          else reject(new TamgaError('INPUT_TOO_LARGE', `${name}: pdf: the document could not be opened: ${stopWhy}`, { format: 'pdf' }));
+        }
+      };
+      const onMessage = (m: PdfTextMessage) => {
+        if (m.id !== req.id) return;
+        if (m.type === 'facts') facts = m.facts;
+        else if (m.type === 'pages') {
+          finish();
+          resolve({ facts: facts!, pages: { pagesWith: m.pagesWith, pagesWithout: m.pagesWithout }, ...(m.unread ? { unread: m.unread } : {}) });
+        } else {
+          finish();
+          if (m.name === 'PasswordException') reject(encryptedError(name));
+          else if (facts) resolve({ facts, unread: m.message });
+          else reject(new TamgaError('CORRUPT_INPUT', `${name}: pdf: ${m.message}`, { format: 'pdf' }));
+        }
+      };
+      const onExit = () => finish(`the pdf.js thread stopped (out of memory?)`);
+      const timer = setTimeout(() => finish(`not read within ${PDF_PASS_LIMITS.timeMs} ms`), PDF_PASS_LIMITS.timeMs);
+      const poll = setInterval(() => {
+        if (process.memoryUsage.rss() - rss0 > PDF_PASS_LIMITS.memoryBytes) finish(`stopped past ${PDF_PASS_LIMITS.memoryBytes >> 20} MiB of memory`);
+      }, MEMORY_POLL_MS);
+      w.on('message', onMessage);
+      w.on('exit', onExit);
+      w.postMessage(req);
+    });
+  }
+}
+
+/**
+ * pdf.js threads: two where the machine has the cores, so a scan of a PDF archive uses them (the
+ * main thread mostly waits on these); each document goes to the least busy one.
+ */
+const pdfJsThreads: PdfJsThread[] = [];
+function pdfJsThread(): PdfJsThread {
+  const limit = Math.max(1, Math.min(2, availableParallelism()));
+  const idle = pdfJsThreads.find((t) => t.pending === 0);
+  if (idle) return idle;
+  if (pdfJsThreads.length < limit) {
+    const t = new PdfJsThread();
+    pdfJsThreads.push(t);
+    return t;
+  }
+  return pdfJsThreads.reduce((a, b) => (b.pending < a.pending ? b : a));
+}
+
+/** The catalog's XMP and the Info strings as pdf-lib reads them; undefined when it cannot or there are none. */
+async function factsViaPdfLib(bytes: Uint8Array): Promise<PdfDocumentFacts | undefined> {
+  try {
+    checkXrefStreamDictionaries(bytes, 'pdf');
+    const doc = await PDFDocument.load(bytes, { updateMetadata: false, ignoreEncryption: false, throwOnInvalidObject: true });
+    const stream = doc.catalog.lookup(PDFName.of('Metadata'));
+    const xmp = stream instanceof PDFRawStream ? Buffer.from(decodePDFRawStream(stream).decode()).toString('utf8') : undefined;
+    const info: Record<string, unknown> = {};
+    const dict = doc.context.trailerInfo.Info ? doc.context.lookupMaybe(doc.context.trailerInfo.Info, PDFDict) : undefined;
+    for (const [k, v] of dict?.entries() ?? []) if (v instanceof PDFHexString || v instanceof PDFString) info[k.decodeText()] = v.decodeText();
+    if (!xmp && !Object.keys(info).length) return undefined;
+    return { ...(xmp ? { xmp } : {}), info, numPages: doc.getPageCount() };
+  } catch {
+    return undefined;
+  }
+}
+
 async function detectPdf(reader: ByteReader, _format: Format, opts: DetectOptions): Promise<Finding[]> {
+  // A missing or wrong startxref is repaired by pdf.js as by qpdf and poppler; only /Encrypt matters here.
+  const tail = await readPdfTail(reader).catch((e: unknown) => {
+    if (e instanceof TamgaError) return undefined;
+    throw e;
+  });
+  if (tail && isEncrypted(tail)) throw encryptedError(reader.name);
+  const pass = await pdfJsThread()
+    .run(
+    {
+      // A file the worker reads itself (no copy through this thread); a buffer is copied over.
+      ...(reader.path ? { path: reader.path } : { data: Uint8Array.from(await reader.read(0, reader.size)) }),
+      phrases: STAMP_PHRASES,
+      ...(opts.visible === false ? { pages: [] } : opts.pdfStampPages === 'first-last' ? { pages: 'first-last' as const } : {}),
+      wholeParseLimit: WHOLE_PARSE_LIMIT,
+      rangeChunk: RANGE_CHUNK,
+    },
+    reader.name,
+  )
+    .catch(async (e: unknown) => {
+      // pdf.js cannot open it (in time): the label may still be there for pdf-lib, which reads
+      // the objects in file order; the page text is then a note.
+      if (!(e instanceof TamgaError) || e.code === 'ENCRYPTED_INPUT' || reader.size > WHOLE_PARSE_LIMIT) throw e;
+      const facts = await factsViaPdfLib(await reader.read(0, reader.size));
+      if (!facts) throw e;
+      const fallback: PdfPass = { facts, unread: e.message };
+      return fallback;
+    });
+  const findings: Finding[] = [];
+  const raw = pass.facts.xmp;
+  if (raw) {
+    try {
+      const packet = parseXmp(Buffer.from(raw, 'utf8'));
+      findings.push(...findingsFromXmp(packet, 'pdf:Metadata', !opts.labelsOnly));
+    } catch (e) {
+      if (!(e instanceof TamgaError)) throw e;
+      findings.push({ layer: 'metadata', kind: 'xmp:malformed', value: e.message, confidence: 1, where: 'pdf:Metadata' });
+    }
+  }
+  const info = pass.facts.info as Record<string, unknown> & { Custom?: Record<string, unknown> };
+  const all: Record<string, unknown> = { ...info, ...(info.Custom ?? {}) };
+  for (const [key, f] of Object.entries(INFO_FINDINGS)) {
+    const v = all[key];
+    if (typeof v !== 'string' || !v) continue;
+    if (f.layer === 'signal' && opts.labelsOnly) continue;
+    findings.push({ layer: f.layer, kind: f.kind, value: v, confidence: 1, where: 'pdf:Info' });
+  }
+  // A C2PA manifest store is a JUMBF box ('jumb' at byte 4) in an embedded file; only then is
+  // the whole file read, for c2pa-rs to validate its hash binding.
+  if (pass.facts.jumbfAttachment !== undefined) findings.push(...(await c2paStoreFindings(reader, 'pdf', `pdf:EmbeddedFile(${pass.facts.jumbfAttachment})`, opts)));
+  if (opts.visible !== false) {
+    if (pass.pages?.pagesWith.length) findings.push({ layer: 'visible', kind: 'pdf:page-stamp', value: pass.pages, confidence: 1, where: 'pdf:page-text' });
+    // An optional pass that could not run is a note beside the other layers' findings (rule 4), not the file's error.
+    if (pass.unread) findings.push({ layer: 'signal', kind: 'pdf:page-text-unread', value: pass.unread, confidence: 0, where: 'pdf:page-text' });
+  }
+  return findings;
+}
+
+/** The text of the first `maxPages` pages, a line per text line (the ledger's PDF fingerprint reads it). */
+export async function pdfPageText(reader: ByteReader, maxPages: number): Promise<string> {
   const tail = await readPdfTail(reader);
   if (isEncrypted(tail)) throw encryptedError(reader.name);
   const doc = await openWithPdfJs(reader);
   try {
-    const findings: Finding[] = [];
-    const meta = await doc.getMetadata().catch(() => undefined);
-    let ownDisclosure: string | undefined;
-    const raw = (meta?.metadata as { getRaw?: () => string } | undefined)?.getRaw?.();
-    if (raw) {
-      try {
-        const packet = parseXmp(Buffer.from(raw, 'utf8'));
-        findings.push(...findingsFromXmp(packet, 'pdf:Metadata', !opts.labelsOnly));
-        ownDisclosure = valueText(getProperty(packet, NS.tamga, 'disclosure'));
-      } catch (e) {
-        if (!(e instanceof TamgaError)) throw e;
-        findings.push({ layer: 'metadata', kind: 'xmp:malformed', value: e.message, confidence: 1, where: 'pdf:Metadata' });
-      }
+    const parts: string[] = [];
+    for (let i = 1; i <= Math.min(doc.numPages, maxPages); i++) {
+      const content = await pdfJsCall(reader.name, async () => (await doc.getPage(i)).getTextContent());
+      parts.push(content.items.map((it) => ('str' in it ? it.str + (it.hasEOL ? '\n' : '') : '')).join(''));
     }
-    const info = (meta?.info ?? {}) as Record<string, unknown> & { Custom?: Record<string, unknown> };
-    const all: Record<string, unknown> = { ...info, ...(info.Custom ?? {}) };
-    for (const [key, f] of Object.entries(INFO_FINDINGS)) {
-      const v = all[key];
-      if (typeof v !== 'string' || !v) continue;
-      if (f.layer === 'signal' && opts.labelsOnly) continue;
-      findings.push({ layer: f.layer, kind: f.kind, value: v, confidence: 1, where: 'pdf:Info' });
-    }
-    // A C2PA manifest store is a JUMBF box ('jumb' at byte 4) in an embedded file; only then is
-    // the whole file read, for c2pa-rs to validate its hash binding.
-    const attachments = (await doc.getAttachments().catch(() => null)) as Record<string, { content?: Uint8Array }> | null;
-    const store = Object.entries(attachments ?? {}).find(([, a]) => a.content && a.content.length > 8 && Buffer.from(a.content.subarray(4, 8)).toString('latin1') === 'jumb');
-    if (store) findings.push(...(await c2paStoreFindings(reader, 'pdf', `pdf:EmbeddedFile(${store[0]})`, opts)));
-    if (opts.visible !== false) {
-      const phrases = ownDisclosure ? [squash(ownDisclosure), ...STAMP_PHRASES] : STAMP_PHRASES;
-      const pagesWith: number[] = [];
-      const pagesWithout: number[] = [];
-      for (let i = 1; i <= doc.numPages; i++) {
-        const content = await pdfJsCall(reader.name, async () => (await doc.getPage(i)).getTextContent());
-        const s = squash(content.items.map((it) => ('str' in it ? it.str : '')).join(''));
-        (phrases.some((ph) => s.includes(ph)) ? pagesWith : pagesWithout).push(i);
-      }
-      if (pagesWith.length) {
-        findings.push({ layer: 'visible', kind: 'pdf:page-stamp', value: { pagesWith, pagesWithout }, confidence: 1, where: 'pdf:page-text' });
-      }
-    }
-    return findings;
+    return parts.join('\n');
   } finally {
     await doc.destroy();
   }

@@ -19,7 +19,7 @@ export const LABEL_OPTION_KEYS = keys<LabelOptions>({
   watermarkKey: true, firstPageNotice: true, audibleCue: true, onScreen: true, ledger: true,
 });
 
-export const DETECT_OPTION_KEYS = keys<DetectOptions>({ labelsOnly: true, visible: true, ocr: true, trustAnchors: true, syncReads: true, watermarkKey: true, watermarkKeys: true });
+export const DETECT_OPTION_KEYS = keys<DetectOptions>({ labelsOnly: true, visible: true, ocr: true, trustAnchors: true, syncReads: true, watermarkKey: true, watermarkKeys: true, pdfStampPages: true });
 
 export const PROVENANCE_INPUT_KEYS = keys<ProvenanceInput>({
   digitalSourceType: true, generator: true, provider: true, model: true, createdAt: true, contentId: true, humanContribution: true, jurisdictions: true,

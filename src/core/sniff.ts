@@ -79,3 +79,35 @@ function looksLikeText(head: Uint8Array): boolean {
   const bad = (s.slice(0, -2).match(/\uFFFD/g) ?? []).length;
   return bad === 0;
 }
+
+/**
+ * The size of a leading ID3v2 tag (header, body, v2.4 footer) from its 10-byte header, or 0.
+ * Some FLAC writers put one before `fLaC` (c2pa-rs reads it; RFC 9639 does not define it).
+ */
+export function id3TagLength(head: Uint8Array): number {
+  if (head.length < 10 || !at(head, 0, 'ID3') || (head[6]! | head[7]! | head[8]! | head[9]!) & 0x80) return 0;
+  const size = ((head[6]! & 0x7f) << 21) | ((head[7]! & 0x7f) << 14) | ((head[8]! & 0x7f) << 7) | (head[9]! & 0x7f);
+  return 10 + size + (head[3] === 4 && head[5]! & 0x10 ? 10 : 0);
+}
+
+/** PDF readers (pdf.js, poppler, qpdf) find the header within the first 1024 bytes. */
+const PDF_HEADER_REACH = 1024;
+
+/**
+ * Second looks that need more than the head: a file sniffed as MP3 for its leading ID3v2 tag is
+ * FLAC when `fLaC` follows the tag; bytes before `%PDF-` (a mail header, a BOM, junk) do not
+ * make a PDF text, when the header is at a line start within 1024 bytes and `%%EOF` ends the file.
+ */
+export async function refineSniff(s: SniffResult | undefined, reader: { size: number; read(offset: number, length: number): Promise<Uint8Array> }): Promise<SniffResult | undefined> {
+  if (s?.format === 'mp3') {
+    const tagEnd = id3TagLength(await reader.read(0, Math.min(10, reader.size)));
+    if (tagEnd && tagEnd + 4 <= reader.size && at(await reader.read(tagEnd, 4), 0, 'fLaC')) return { kind: 'audio', format: 'flac', mime: 'audio/flac' };
+    return s;
+  }
+  if (s && s.kind !== 'text') return s;
+  const head = latin1Head(await reader.read(0, Math.min(PDF_HEADER_REACH, reader.size)));
+  if (!/(?:^|[\r\n])%PDF-\d\.\d/.test(head)) return s;
+  const tailFrom = Math.max(0, reader.size - 1024);
+  const tail = latin1Head(await reader.read(tailFrom, reader.size - tailFrom));
+  return tail.includes('%%EOF') ? { kind: 'pdf', format: 'pdf', mime: 'application/pdf' } : s;
+}

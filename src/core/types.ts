@@ -138,6 +138,11 @@ export interface DetectOptions {
   watermarkKey?: string;
   /** More keys to try (with `watermarkKey`): the media is decoded once and each key found gives its own finding, named by `keyFingerprint`. */
   watermarkKeys?: string[];
+  /**
+   * PDF pages whose text is searched for a disclosure stamp: `all` (default: `pagesWithout` lists
+   * every unstamped page) or `first-last`, the pages a stamp on every page is on (what `scan` reads).
+   */
+  pdfStampPages?: 'all' | 'first-last';
 }
 
 export interface LabelResult {

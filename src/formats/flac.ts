@@ -3,6 +3,8 @@ import { planLength, type EditPlan, type Piece } from '../core/edit.js';
 import { TamgaError, corrupt } from '../core/errors.js';
 import type { ByteReader } from '../core/source.js';
 import { AIGC_FIELD, TAMGA_FIELD } from './fields.js';
+import { id3TagLength } from '../core/sniff.js';
+import { id3Metadata, readId3Tag } from './id3.js';
 import type { AvContainer, AvMetadata, AvMetadataWrite, Carrier } from './types.js';
 
 /**
@@ -98,10 +100,15 @@ export interface FlacBlock {
   last: boolean;
 }
 
-export async function readFlacBlocks(reader: ByteReader): Promise<{ blocks: FlacBlock[]; audioStart: number }> {
-  if (!startsWith(await reader.read(0, 4), ascii('fLaC'))) throw corrupt(FORMAT, "missing 'fLaC' marker", 0);
+/**
+ * The metadata blocks, after `fLaC` at `start`: 0, or the end of a leading ID3v2 tag, which is
+ * kept as it is (the label goes in the Vorbis comment, where FLAC readers look).
+ */
+export async function readFlacBlocks(reader: ByteReader): Promise<{ blocks: FlacBlock[]; audioStart: number; start: number }> {
+  const start = id3TagLength(await reader.read(0, Math.min(10, reader.size)));
+  if (start + 4 > reader.size || !startsWith(await reader.read(start, 4), ascii('fLaC'))) throw corrupt(FORMAT, "missing 'fLaC' marker", start);
   const blocks: FlacBlock[] = [];
-  let at = 4;
+  let at = start + 4;
   for (;;) {
     if (blocks.length >= MAX_BLOCKS) throw corrupt(FORMAT, `more than ${MAX_BLOCKS} metadata blocks`, at);
     const h = await reader.read(at, 4);
@@ -115,7 +122,7 @@ export async function readFlacBlocks(reader: ByteReader): Promise<{ blocks: Flac
     at += 4 + length;
     if (last) break;
   }
-  return { blocks, audioStart: at };
+  return { blocks, audioStart: at, start };
 }
 
 function blockHeader(type: number, length: number, last: boolean): Uint8Array {
@@ -127,8 +134,17 @@ export const flacContainer: AvContainer = {
   formats: ['flac'],
 
   async read(reader: ByteReader): Promise<AvMetadata> {
-    const { blocks } = await readFlacBlocks(reader);
+    const { blocks, start } = await readFlacBlocks(reader);
     const meta: AvMetadata = { format: 'flac', texts: [] };
+    // A leading ID3v2 tag's frames are read too (an older label, a C2PA GEOB); the tag is never rewritten.
+    if (start > 0) {
+      try {
+        id3Metadata(await readId3Tag(reader, 0), meta);
+      } catch (e) {
+        // A damaged ID3 tag in front of a sound FLAC stream is no reason to lose its Vorbis comment.
+        if (!(e instanceof TamgaError)) throw e;
+      }
+    }
     for (const b of blocks.filter((k) => k.type === BLOCK.VORBIS_COMMENT)) {
       const vc = parseVorbisComments(await reader.read(b.offset + 4, b.length), FORMAT, b.offset);
       meta.texts.push(...vorbisTexts(vc, { name: 'flac:VORBIS_COMMENT', offset: b.offset, length: 4 + b.length }));
@@ -137,7 +153,7 @@ export const flacContainer: AvContainer = {
   },
 
   async planWrite(reader: ByteReader, _meta: AvMetadata, write: AvMetadataWrite): Promise<EditPlan> {
-    const { blocks, audioStart } = await readFlacBlocks(reader);
+    const { blocks, audioStart, start } = await readFlacBlocks(reader);
     const vcBlock = blocks.find((b) => b.type === BLOCK.VORBIS_COMMENT);
     const existing = vcBlock ? parseVorbisComments(await reader.read(vcBlock.offset + 4, vcBlock.length), FORMAT, vcBlock.offset) : undefined;
     const vc = buildVorbisComments(labelVorbisComments(existing, write, 'tamga'));
@@ -153,7 +169,7 @@ export const flacContainer: AvContainer = {
       if (b.type === BLOCK.STREAMINFO && !vcBlock) out.push({ type: BLOCK.VORBIS_COMMENT, body: { bytes: vc } });
     }
     const size = (p: Piece) => planLength([p]);
-    const metaEnd = () => 4 + out.reduce((n, o) => n + 4 + size(o.body), 0);
+    const metaEnd = () => start + 4 + out.reduce((n, o) => n + 4 + size(o.body), 0);
     // Keep the audio where it was when the padding can absorb the difference.
     const pad = out.findIndex((o) => o.type === BLOCK.PADDING);
     const grow = metaEnd() - audioStart;
@@ -162,7 +178,7 @@ export const flacContainer: AvContainer = {
       if (room >= 0) out[pad] = { type: BLOCK.PADDING, body: { bytes: new Uint8Array(room) } };
       else if (room === -4) out.splice(pad, 1);
     } else if (grow !== 0) out.push({ type: BLOCK.PADDING, body: { bytes: new Uint8Array(NEW_PADDING) } });
-    const plan: Piece[] = [{ copy: [0, 4] }];
+    const plan: Piece[] = [{ copy: [0, start + 4] }];
     out.forEach((o, i) => plan.push({ bytes: blockHeader(o.type, size(o.body), i === out.length - 1) }, o.body));
     plan.push({ copy: [audioStart, reader.size] });
     return plan;

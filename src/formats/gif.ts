@@ -125,6 +125,7 @@ async function walkGif(reader: ByteReader): Promise<GifLayout> {
   // Global colour table: 3 * 2^(size+1) bytes when the flag (bit 7) is set.
   let pos = 13 + (packed & 0x80 ? 3 << ((packed & 7) + 1) : 0);
   const meta: ContainerMetadata = { format: 'gif', texts: [] };
+  let images = 0;
 
   for (;;) {
     const blockStart = pos;
@@ -139,9 +140,16 @@ async function walkGif(reader: ByteReader): Promise<GifLayout> {
       const flags = descriptor[9]!;
       const localTable = flags & 0x80 ? 3 << ((flags & 7) + 1) : 0;
       pos = await skipSubBlocks(reader, pos + 10 + localTable + 1);
+      images++;
       continue;
     }
-    if (introducer !== EXTENSION) throw corrupt('GIF', `unknown block introducer 0x${introducer.toString(16).padStart(2, '0')}`, pos);
+    if (introducer !== EXTENSION) {
+      // Bytes that start no block after at least one image (a second GIF pasted on, junk in place
+      // of the trailer) end the stream for GIF readers (Pillow, giflib): the XMP goes where the
+      // trailer would be and those bytes are copied after it as they are.
+      if (images > 0) return { meta, version: signature === 'GIF87a' ? '87a' : '89a', trailerOffset: pos };
+      throw corrupt('GIF', `unknown block introducer 0x${introducer.toString(16).padStart(2, '0')}`, pos);
+    }
 
     const label = await byteAt(reader, pos + 1, 'extension label');
     const dataStart = pos + 2;

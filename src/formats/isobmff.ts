@@ -246,51 +246,225 @@ function rebuildUdta(b: Uint8Array | undefined, write: AvMetadataWrite, quicktim
 
 /** moov/trak/mdia/minf/stbl is 5 deep; a hostile file may nest these boxes until the stack runs out. */
 const MAX_OFFSET_PATH_DEPTH = 16;
+/** Fragments (`moof`) and `mfra` are read to move the absolute offsets they hold; real ones are small. */
+const MAX_FRAGMENT_BOX_BYTES = 16 << 20;
+const MAX_FRAGMENT_BYTES_TOTAL = 256 << 20;
 
-/** Calls `visit` for every stco/co64 box inside an in-memory moov. */
-function forEachChunkOffsetTable(b: Uint8Array, from: number, to: number, visit: (k: Box) => void, depth = 0): void {
+/** Calls `visit` for every box of the given types found along OFFSET_PATH (and `extraPath`) inside `b[from..to)`. */
+function forEachBoxOnPath(b: Uint8Array, from: number, to: number, types: ReadonlySet<string>, visit: (k: Box) => void, path: ReadonlySet<string> = OFFSET_PATH, depth = 0): void {
   if (depth > MAX_OFFSET_PATH_DEPTH) throw corrupt(FORMAT, `boxes nested more than ${MAX_OFFSET_PATH_DEPTH} deep`, from);
   for (const k of childBoxes(b, from, to)) {
-    if (k.type === 'stco' || k.type === 'co64') visit(k);
-    else if (OFFSET_PATH.has(k.type)) forEachChunkOffsetTable(b, k.offset + k.headerSize, k.offset + k.size, visit, depth + 1);
+    if (types.has(k.type)) visit(k);
+    else if (path.has(k.type)) forEachBoxOnPath(b, k.offset + k.headerSize, k.offset + k.size, types, visit, path, depth + 1);
   }
 }
 
-/** Shifts every chunk offset in `moov` (in place) by `shift(offset)`; a 32-bit table that overflows is refused. */
-function shiftChunkOffsets(moov: Uint8Array, headerSize: number, shift: (v: number) => number): void {
-  forEachChunkOffsetTable(moov, headerSize, moov.length, (k) => {
-    const p = k.offset + k.headerSize;
-    if (k.size < k.headerSize + 8) throw corrupt(FORMAT, `${k.type} box too short`, k.offset);
-    const count = u32be(moov, p + 4);
-    const width = k.type === 'co64' ? 8 : 4;
-    if (p + 8 + count * width > k.offset + k.size) throw corrupt(FORMAT, `${k.type} table of ${count} entries runs past its box`, k.offset);
-    for (let i = 0, o = p + 8; i < count; i++, o += width) {
-      if (width === 4) {
-        const v = shift(u32be(moov, o));
-        if (v > 0xffffffff) throw new TamgaError('METADATA_TOO_LARGE', 'the labelled file would move a chunk past the 4 GiB reach of its 32-bit stco table', { offset: v });
-        putU32be(moov, o, v);
-      } else {
-        const v = shift(u64be(moov, o));
-        putU32be(moov, o, Math.floor(v / 2 ** 32));
-        putU32be(moov, o + 4, v >>> 0);
-      }
+/** Maps an absolute offset of the input to where that byte is in the output; throws when the byte does not survive. */
+type OffsetMap = (v: number) => number;
+
+/** Rewrites `count` offsets of `width` bytes at `p` (in place) through `map`; a 32-bit field that overflows is refused. */
+function mapOffsetFields(b: Uint8Array, p: number, count: number, width: 4 | 8, stride: number, map: OffsetMap, what: string): void {
+  for (let i = 0, o = p; i < count; i++, o += stride) {
+    if (width === 4) {
+      const v = map(u32be(b, o));
+      if (v > 0xffffffff) throw new TamgaError('METADATA_TOO_LARGE', `the labelled file would move data past the 4 GiB reach of a 32-bit ${what} offset`, { offset: v });
+      putU32be(b, o, v);
+    } else {
+      const v = map(u64be(b, o));
+      putU32be(b, o, Math.floor(v / 2 ** 32));
+      putU32be(b, o + 4, v >>> 0);
     }
-  });
+  }
 }
 
-function rebuildMoov(moov: Uint8Array, m: Box, write: AvMetadataWrite, quicktime: boolean): Uint8Array {
+/** stco/co64: a count, then the absolute file offset of every chunk. */
+function mapChunkOffsets(b: Uint8Array, k: Box, map: OffsetMap): void {
+  const p = k.offset + k.headerSize;
+  if (k.size < k.headerSize + 8) throw corrupt(FORMAT, `${k.type} box too short`, k.offset);
+  const count = u32be(b, p + 4);
+  const width = k.type === 'co64' ? 8 : 4;
+  if (p + 8 + count * width > k.offset + k.size) throw corrupt(FORMAT, `${k.type} table of ${count} entries runs past its box`, k.offset);
+  mapOffsetFields(b, p + 8, count, width, width, map, k.type);
+}
+
+/**
+ * saio (ISO/IEC 14496-12 §8.7.9): where the sample auxiliary information (CENC IVs and
+ * sub-sample maps, usually in `senc`) is. In a SampleTableBox the offsets are absolute; in a
+ * track fragment they are relative to the fragment's base offset, which moves with the fragment.
+ */
+function mapAuxInfoOffsets(b: Uint8Array, k: Box, map: OffsetMap): void {
+  const p = k.offset + k.headerSize;
+  if (k.size < k.headerSize + 8) throw corrupt(FORMAT, 'saio box too short', k.offset);
+  const version = b[p]!;
+  const flags = u32be(b, p) & 0xffffff;
+  const countAt = p + 4 + (flags & 1 ? 8 : 0);
+  if (countAt + 4 > k.offset + k.size) throw corrupt(FORMAT, 'saio box too short', k.offset);
+  const count = u32be(b, countAt);
+  const width = version === 0 ? 4 : 8;
+  if (countAt + 4 + count * width > k.offset + k.size) throw corrupt(FORMAT, `saio table of ${count} entries runs past its box`, k.offset);
+  mapOffsetFields(b, countAt + 4, count, width, width, map, 'saio');
+}
+
+/** tfhd with base-data-offset-present (flag 0x000001): an absolute offset the trun data offsets add to. */
+function mapFragmentBase(b: Uint8Array, k: Box, map: OffsetMap): boolean {
+  const p = k.offset + k.headerSize;
+  if (k.size < k.headerSize + 8) throw corrupt(FORMAT, 'tfhd box too short', k.offset);
+  if (!(u32be(b, p) & 1)) return false;
+  if (k.size < k.headerSize + 16) throw corrupt(FORMAT, 'tfhd box too short for its base data offset', k.offset);
+  mapOffsetFields(b, p + 8, 1, 8, 8, map, 'tfhd base data');
+  return true;
+}
+
+/** tfra (§8.8.10): per entry time, moof_offset (absolute), then traf/trun/sample numbers of 1-4 bytes each. */
+function mapRandomAccessOffsets(b: Uint8Array, k: Box, map: OffsetMap): void {
+  const p = k.offset + k.headerSize;
+  if (k.size < k.headerSize + 16) throw corrupt(FORMAT, 'tfra box too short', k.offset);
+  const width = b[p] === 1 ? 8 : 4;
+  const sizes = u32be(b, p + 8);
+  const stride = 2 * width + (((sizes >> 4) & 3) + 1) + (((sizes >> 2) & 3) + 1) + ((sizes & 3) + 1);
+  const count = u32be(b, p + 12);
+  if (p + 16 + count * stride > k.offset + k.size) throw corrupt(FORMAT, `tfra table of ${count} entries runs past its box`, k.offset);
+  mapOffsetFields(b, p + 16 + width, count, width as 4 | 8, stride, map, 'tfra');
+}
+
+/**
+ * iloc (§8.11.3): item extents. With construction_method 0 (file offsets) the base offset, or
+ * each extent offset when there is no base, is absolute. Returns whether anything was rewritten.
+ */
+function mapItemLocations(b: Uint8Array, k: Box, map: OffsetMap): boolean {
+  const end = k.offset + k.size;
+  let p = k.offset + k.headerSize;
+  const need = (n: number) => {
+    if (p + n > end) throw corrupt(FORMAT, 'iloc box truncated', k.offset);
+  };
+  need(6);
+  const version = b[p]!;
+  const offsetSize = b[p + 4]! >> 4;
+  const lengthSize = b[p + 4]! & 15;
+  const baseSize = b[p + 5]! >> 4;
+  const indexSize = version === 1 || version === 2 ? b[p + 5]! & 15 : 0;
+  p += 6;
+  const idWidth = version === 2 ? 4 : 2;
+  need(idWidth);
+  const count = version === 2 ? u32be(b, p) : u16be(b, p);
+  p += idWidth;
+  const field = (size: number) => {
+    if (size !== 0 && size !== 4 && size !== 8) throw corrupt(FORMAT, `iloc field of ${size} bytes`, k.offset);
+    return size as 0 | 4 | 8;
+  };
+  const [os, ls, bs, is] = [field(offsetSize), field(lengthSize), field(baseSize), field(indexSize)];
+  let changed = false;
+  for (let i = 0; i < count; i++) {
+    need(idWidth);
+    p += idWidth;
+    let method = 0;
+    if (version === 1 || version === 2) {
+      need(2);
+      method = u16be(b, p) & 15;
+      p += 2;
+    }
+    need(2 + bs + 2);
+    p += 2; // data_reference_index
+    const fileOffsets = method === 0;
+    const baseAt = p;
+    const base = bs === 0 ? 0 : bs === 4 ? u32be(b, p) : u64be(b, p);
+    p += bs;
+    const extents = u16be(b, p);
+    p += 2;
+    if (fileOffsets && bs) {
+      mapOffsetFields(b, baseAt, 1, bs, bs, map, 'iloc');
+      changed = true;
+    }
+    for (let e = 0; e < extents; e++) {
+      need(is + os + ls);
+      p += is;
+      if (fileOffsets && !bs && os) {
+        mapOffsetFields(b, p, 1, os, os, map, 'iloc');
+        changed = true;
+      } else if (fileOffsets && !bs && !os && map(base) !== base) {
+        throw new TamgaError('UNSUPPORTED_FORMAT', 'an iloc item at offset 0 of the file would move', { format: FORMAT });
+      }
+      p += os + ls;
+    }
+  }
+  return changed;
+}
+
+const CHUNK_OFFSET_TABLES = new Set(['stco', 'co64', 'saio']);
+const FRAGMENT_PATH = new Set(['traf']);
+
+/** Whether moov/udta has an `XMP_` child. */
+function udtaHoldsXmp(moov: Uint8Array, m: Box): boolean {
+  const udta = childBoxes(moov, m.headerSize, moov.length).find((k) => k.type === 'udta');
+  return Boolean(udta && childBoxes(moov, udta.offset + udta.headerSize, udta.offset + udta.size).some((k) => k.type === 'XMP_'));
+}
+
+/** The rebuilt moov and where each kept child moved: [old start, old end, new start] relative to the moov start. */
+interface RebuiltMoov {
+  bytes: Uint8Array;
+  moved: [number, number, number][];
+}
+
+function rebuildMoov(moov: Uint8Array, m: Box, write: AvMetadataWrite, quicktime: boolean): RebuiltMoov {
   const kids = childBoxes(moov, m.headerSize, moov.length);
   const udta = kids.find((k) => k.type === 'udta');
   const parts: Uint8Array[] = [];
+  const moved: RebuiltMoov['moved'] = [];
+  let at = 8;
   for (const k of kids) {
-    if (k === udta) parts.push(rebuildUdta(moov.subarray(k.offset + k.headerSize, k.offset + k.size), write, quicktime));
-    else parts.push(moov.subarray(k.offset, k.offset + k.size));
+    const part = k === udta ? rebuildUdta(moov.subarray(k.offset + k.headerSize, k.offset + k.size), write, quicktime) : moov.subarray(k.offset, k.offset + k.size);
+    if (k !== udta) moved.push([k.offset, k.offset + k.size, at]);
+    parts.push(part);
+    at += part.length;
   }
   if (!udta) parts.push(rebuildUdta(undefined, write, quicktime));
-  return box('moov', ...parts);
+  return { bytes: box('moov', ...parts), moved };
 }
-
-const isFragmented = (top: readonly Box[]) => top.some((b) => b.type === 'moof' || b.type === 'mfra' || b.type === 'sidx');
+/**
+ * The top-level boxes besides moov that hold absolute offsets, rewritten in place (same size) when
+ * the label moves what they point at: moof/traf/tfhd base data offsets, mfra/tfra moof offsets,
+ * a top-level meta's iloc. A sidx addresses what follows it relative to its own end: an edit
+ * between the two (moov between an index and its fragments) is refused.
+ */
+async function fragmentSplices(reader: ByteReader, top: readonly Box[], moov: Box, shift: (v: number) => number, map: OffsetMap): Promise<Splice[]> {
+  const out: Splice[] = [];
+  let total = 0;
+  const load = async (b: Box) => {
+    if (b.size > MAX_FRAGMENT_BOX_BYTES || (total += b.size) > MAX_FRAGMENT_BYTES_TOTAL) {
+      throw new TamgaError('INPUT_TOO_LARGE', `${reader.name}: a '${b.type}' of ${b.size} bytes (or ${total} in all) holds offsets too large to rewrite`, { size: b.size });
+    }
+    return Uint8Array.from(await reader.read(b.offset, b.size));
+  };
+  for (const b of top) {
+    if (b === moov || shift(b.offset) === b.offset) continue;
+    if (b.type === 'moof') {
+      const bytes = await load(b);
+      let changed = false;
+      forEachBoxOnPath(bytes, b.headerSize, bytes.length, new Set(['tfhd']), (k) => (changed = mapFragmentBase(bytes, k, map) || changed), FRAGMENT_PATH);
+      if (changed) out.push({ at: b.offset, length: b.size, bytes });
+    } else if (b.type === 'mfra') {
+      const bytes = await load(b);
+      forEachBoxOnPath(bytes, b.headerSize, bytes.length, new Set(['tfra']), (k) => mapRandomAccessOffsets(bytes, k, map));
+      out.push({ at: b.offset, length: b.size, bytes });
+    } else if (b.type === 'meta') {
+      const bytes = await load(b);
+      let changed = false;
+      forEachBoxOnPath(bytes, metaChildrenStart(bytes, { ...b, offset: 0 }), bytes.length, new Set(['iloc']), (k) => (changed = mapItemLocations(bytes, k, map) || changed));
+      if (changed) out.push({ at: b.offset, length: b.size, bytes });
+    }
+  }
+  for (const b of top) {
+    if (b.type !== 'sidx') continue;
+    const h = await reader.read(b.offset + b.headerSize, Math.min(32, b.size - b.headerSize));
+    if (h.length < 20) throw corrupt(FORMAT, 'sidx box too short', b.offset);
+    const firstOffset = h[0] === 0 ? u32be(h, 16) : h.length >= 28 ? u64be(h, 20) : 0;
+    const anchor = b.offset + b.size;
+    if (shift(anchor + firstOffset) - (anchor + firstOffset) !== shift(anchor) - anchor) {
+      throw new TamgaError('UNSUPPORTED_FORMAT', `${reader.name}: the label would move data between a segment index (sidx) and the fragments it addresses; remux it (ffmpeg -c copy) first`, { format: FORMAT });
+    }
+  }
+  return out;
+}
 
 export const isobmffContainer: AvContainer = {
   formats: ['mp4', 'mov', 'm4a'],
@@ -321,25 +495,41 @@ export const isobmffContainer: AvContainer = {
     const m = top.find((b) => b.type === 'moov');
     if (!m) throw corrupt(FORMAT, "no 'moov' box");
     if (m.size > MAX_MOOV_BYTES) throw new TamgaError('INPUT_TOO_LARGE', `${reader.name}: moov of ${m.size} bytes exceeds ${MAX_MOOV_BYTES}`, { size: m.size });
-    const quicktime = meta.format === 'mov';
-    const oldMoov = await reader.read(m.offset, m.size);
-    const newMoov = rebuildMoov(oldMoov, parseBoxHeader(oldMoov.subarray(0, 40), 0, oldMoov.length), write, quicktime);
-
     const xmpBox = top.find((b) => b.type === 'uuid' && sameBytes(b.uuid, XMP_UUID));
+    const oldMoov = await reader.read(m.offset, m.size);
+    const moovBox = parseBoxHeader(oldMoov.subarray(0, 40), 0, oldMoov.length);
+    // One packet per file (exiftool: "Duplicate XMP"): an existing carrier is rewritten where it
+    // is; a new one goes in moov/udta/XMP_ for QuickTime (ExifTool's and the XMP spec's MOV
+    // place) and in the uuid box for MP4. A MOV holding both keeps udta/XMP_.
+    const inUdta = udtaHoldsXmp(oldMoov, moovBox);
+    const toUdta = meta.format === 'mov' ? inUdta || !xmpBox : inUdta && !xmpBox;
+    const rebuilt = rebuildMoov(oldMoov, moovBox, write, toUdta);
+    const newMoov = rebuilt.bytes;
+
     const newXmp = box('uuid', XMP_UUID, write.xmp);
-    const splices: Splice[] = [
-      xmpBox ? { at: xmpBox.offset, length: xmpBox.size, bytes: newXmp } : { at: top[0]!.size, length: 0, bytes: newXmp },
-      { at: m.offset, length: m.size, bytes: newMoov },
-    ];
+    const splices: Splice[] = [{ at: m.offset, length: m.size, bytes: newMoov }];
+    if (xmpBox) splices.push(toUdta ? { at: xmpBox.offset, length: xmpBox.size } : { at: xmpBox.offset, length: xmpBox.size, bytes: newXmp });
+    else if (!toUdta) splices.push({ at: top[0]!.size, length: 0, bytes: newXmp });
     if (write.stripC2pa) for (const b of top) if (b.type === 'uuid' && sameBytes(b.uuid, C2PA_UUID)) splices.push({ at: b.offset, length: b.size });
 
     const delta = (s: Splice) => (s.bytes?.length ?? 0) - s.length;
     const shift = (v: number) => v + splices.reduce((n, s) => (s.at + s.length <= v ? n + delta(s) : n), 0);
-    if (isFragmented(top) && top.some((b) => b.type !== 'moov' && b.offset > m.offset && shift(b.offset) !== b.offset)) {
-      // Fragments (moof/tfhd, sidx, mfra) hold offsets of their own that tamga does not rewrite.
-      throw new TamgaError('UNSUPPORTED_FORMAT', `${reader.name}: a fragmented MP4 whose fragments would move; remux it unfragmented (ffmpeg -c copy) first`, { format: meta.format });
-    }
-    shiftChunkOffsets(newMoov, 8, shift);
+    const replaced = splices.filter((s) => s.length > 0 && s.at !== m.offset);
+    // Every absolute offset the file holds, mapped to where its byte is after the edit: bytes
+    // inside moov follow their box (only udta is rebuilt, at its place), others shift with the
+    // edits before them. An offset into a replaced box (the old XMP, a stripped manifest, udta) has no new place.
+    const map: OffsetMap = (v) => {
+      if (v >= m.offset && v < m.offset + m.size) {
+        const rel = v - m.offset;
+        const seg = rebuilt.moved.find(([a, e]) => rel >= a && rel < e);
+        if (!seg) throw new TamgaError('UNSUPPORTED_FORMAT', `${reader.name}: an offset table points into moov/udta, which the label rewrites`, { format: meta.format });
+        return shift(m.offset) + seg[2] + (rel - seg[0]);
+      }
+      if (replaced.some((s) => v >= s.at && v < s.at + s.length)) throw new TamgaError('UNSUPPORTED_FORMAT', `${reader.name}: an offset table points into a box the label replaces`, { format: meta.format });
+      return shift(v);
+    };
+    forEachBoxOnPath(newMoov, 8, newMoov.length, CHUNK_OFFSET_TABLES, (k) => (k.type === 'saio' ? mapAuxInfoOffsets(newMoov, k, map) : mapChunkOffsets(newMoov, k, map)));
+    splices.push(...(await fragmentSplices(reader, top, m, shift, map)));
     return planSplices(reader.size, splices, FORMAT);
   },
 };

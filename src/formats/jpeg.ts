@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ascii, concat, latin1, putU16be, startsWith, u16be, u32be } from '../core/bytes.js';
-import { renderPlan, type EditPlan, type Piece } from '../core/edit.js';
+import { planLength, renderPlan, type EditPlan, type Piece } from '../core/edit.js';
 import { corrupt, TamgaError } from '../core/errors.js';
 import { BufferReader, type ByteReader } from '../core/source.js';
 import { asciiTagValue, buildMinimalTiff, planTiffIfd0Update, TIFF_TYPE, type TiffTagValue } from './tiff.js';
@@ -54,7 +54,12 @@ export async function readJpegLayout(reader: ByteReader): Promise<JpegLayout> {
     if (segments.length > 10_000) throw corrupt('JPEG', 'more than 10000 segments before the scan', at);
     if (at + 2 > reader.size) throw corrupt('JPEG', 'truncated before the image data (no SOS marker)', at);
     let b = await reader.read(at, 2);
-    if (b[0] !== 0xff) throw corrupt('JPEG', `expected a marker, found 0x${b[0]!.toString(16)}`, at);
+    if (b[0] !== 0xff) {
+      // Bytes between segments that are not a marker: libjpeg skips them ("extraneous bytes before
+      // marker") and so does this walk; they are copied as they are on a write.
+      at = await nextMarker(reader, at);
+      b = await reader.read(at, 2);
+    }
     // Any number of 0xFF fill bytes may precede a marker (B.1.1.2).
     let markerAt = at;
     while (b[1] === 0xff) {
@@ -63,7 +68,12 @@ export async function readJpegLayout(reader: ByteReader): Promise<JpegLayout> {
       b = await reader.read(markerAt, 2);
     }
     const marker = b[1]!;
-    if (marker === SOI || marker === 0x00) throw corrupt('JPEG', `unexpected marker 0xFF${marker.toString(16).padStart(2, '0')}`, markerAt);
+    if (marker === 0x00) {
+      // A stuffed 0xFF00 outside the entropy-coded data is junk too (libjpeg skips it).
+      at = await nextMarker(reader, markerAt + 2);
+      continue;
+    }
+    if (marker === SOI) throw corrupt('JPEG', 'unexpected marker 0xFFd8', markerAt);
     if (marker === EOI) throw corrupt('JPEG', 'EOI before any image data', markerAt);
     // TEM and RSTn have no length field.
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
@@ -82,6 +92,17 @@ export async function readJpegLayout(reader: ByteReader): Promise<JpegLayout> {
     segments.push({ marker, offset: markerAt, contentOffset: markerAt + 4, contentLength: len - 2, end });
     at = end;
   }
+}
+
+/** How far junk between segments is skipped before the file is taken for something else. */
+const MAX_JUNK_BYTES = 1 << 20;
+
+/** The offset of the next 0xFF that starts a marker (not a fill 0xFF00), from `from`. */
+async function nextMarker(reader: ByteReader, from: number): Promise<number> {
+  const end = Math.min(reader.size, from + MAX_JUNK_BYTES);
+  const b = await reader.read(from, end - from);
+  for (let i = 0; i + 1 < b.length; i++) if (b[i] === 0xff && b[i + 1] !== 0x00 && b[i + 1] !== 0xff) return from + i;
+  throw corrupt('JPEG', `expected a marker, found 0x${b[0]!.toString(16)} and no marker in the next ${end - from} bytes`, from);
 }
 
 /**
@@ -215,15 +236,23 @@ async function planJpegWrite(reader: ByteReader, meta: ContainerMetadata, write:
     throw new TamgaError('METADATA_TOO_LARGE', `JPEG: the XMP packet is ${write.xmp.length} bytes; a standard XMP segment holds at most ${MAX_STANDARD_XMP}`);
   }
   const xmpSegment = buildJpegSegment(APP1, concat([XMP_SIGNATURE, write.xmp]));
-  const exifSegment = write.exifIfd0Text ? await buildExifSegment(meta, write.exifIfd0Text) : undefined;
+  let exifSegment: Uint8Array | undefined;
+  try {
+    exifSegment = write.exifIfd0Text ? await buildExifSegment(meta, write.exifIfd0Text) : undefined;
+  } catch (e) {
+    // EXIF whose IFDs cannot be followed is kept byte for byte and the label goes in XMP alone
+    // (the EXIF text tags only repeat it): a broken block elsewhere is no reason to refuse it.
+    if (!(e instanceof TamgaError && e.code === 'CORRUPT_INPUT' && meta.exif)) throw e;
+  }
   const xmpAt = meta.xmp?.carrier.offset;
   const exifAt = meta.exif?.carrier.offset;
   const c2pa = meta.c2pa;
 
-  // New segments go after the leading APP0 (JFIF) / APP1-Exif run, where readers expect them.
+  // New segments go after the leading APP0 (JFIF) / APP1-Exif run, where readers expect them; an
+  // EXIF block continued in further APP1 or FlashPix (APP2 FPXR) segments is one run, never split.
   let insertAfter = 2;
   for (const s of layout.segments) {
-    if (s.marker === APP0 || s.offset === exifAt) insertAfter = s.end;
+    if (s.marker === APP0 || s.offset === exifAt || (exifAt !== undefined && (await continuesExif(reader, s)))) insertAfter = s.end;
     else break;
   }
 
@@ -241,8 +270,47 @@ async function planJpegWrite(reader: ByteReader, meta: ContainerMetadata, write:
     else if (!(write.stripC2pa && c2pa && s.offset >= c2pa.offset && s.end <= c2pa.offset + c2pa.length)) plan.push({ copy: [s.offset, s.end] });
     if (s.end === insertAfter) for (const p of pending.splice(0)) plan.push({ bytes: p });
   }
-  plan.push({ copy: [cursor, reader.size] });
+  plan.push(...(await afcpTrailerPieces(reader, cursor, planLength(plan) - cursor)));
   return plan;
+}
+
+/** APP1 Exif segments after the first and APP2 FlashPix (FPXR) segments continue an EXIF block. */
+async function continuesExif(reader: ByteReader, s: JpegSegment): Promise<boolean> {
+  if (s.marker !== APP1 && s.marker !== APP1 + 1) return false;
+  const sig = await reader.read(s.contentOffset, Math.min(s.contentLength, 6));
+  return s.marker === APP1 ? startsWith(sig, EXIF_SIGNATURE) : latin1(sig.subarray(0, 5)) === 'FPXR\0';
+}
+
+/**
+ * The pieces copying the input from `from` to its end, with an AFCP trailer's absolute offsets
+ * (AXS File Concatenation Protocol: a directory of 12-byte entries tag/size/offset, and a final
+ * 12-byte record pointing at it) moved by `delta`, the bytes the label added before it. Without
+ * a valid AFCP trailer: one plain copy.
+ */
+async function afcpTrailerPieces(reader: ByteReader, from: number, delta: number): Promise<Piece[]> {
+  const plain: Piece[] = [{ copy: [from, reader.size] }];
+  if (delta === 0 || reader.size - from < 24) return plain;
+  const eof = Uint8Array.from(await reader.read(reader.size - 12, 12));
+  const hdr = latin1(eof.subarray(0, 4));
+  if (hdr !== 'AXS!' && hdr !== 'AXS*') return plain;
+  const view = new DataView(eof.buffer);
+  const le = hdr === 'AXS*';
+  const start = view.getUint32(4, le);
+  if (start < from || start + 12 > reader.size - 12) return plain;
+  const head = await reader.read(start, 12);
+  if (latin1(head.subarray(0, 4)) !== hdr) return plain;
+  const count = new DataView(head.buffer, head.byteOffset, 12).getUint16(6, le);
+  if (start + 12 + 12 * count > reader.size - 12) return plain;
+  const dir = Uint8Array.from(await reader.read(start, 12 + 12 * count));
+  const d = new DataView(dir.buffer);
+  for (let i = 0; i < count; i++) {
+    const o = 12 + 12 * i + 8;
+    const v = d.getUint32(o, le) + delta;
+    if (v < 0 || v > 0xffffffff) return plain;
+    d.setUint32(o, v, le);
+  }
+  view.setUint32(4, start + delta, le);
+  return [{ copy: [from, start] }, { bytes: dir }, { copy: [start + dir.length, reader.size - 12] }, { bytes: eof }];
 }
 
 export const jpegContainer: ImageContainer = {

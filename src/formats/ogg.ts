@@ -59,6 +59,19 @@ export async function readOggPage(reader: ByteReader, offset: number): Promise<O
   return { offset, flags: h[5]!, granule: h.slice(6, 14), serial: u32le(h, 14), sequence: u32le(h, 18), lacing, dataOffset, dataLength, end: dataOffset + dataLength };
 }
 
+/** How far bytes between pages are skipped looking for the next capture pattern. */
+const MAX_RESYNC_BYTES = 64 << 10;
+
+/**
+ * The offset of the page at or after `at`: bytes between pages that are no page (a tag editor's
+ * zero padding) are skipped, as libogg's ogg_sync_pageseek does; a write leaves them out.
+ */
+async function syncToPage(reader: ByteReader, at: number): Promise<number> {
+  const window = await reader.read(at, Math.min(MAX_RESYNC_BYTES, reader.size - at));
+  const i = Buffer.from(window.buffer, window.byteOffset, window.byteLength).indexOf('OggS');
+  return i < 0 ? at : at + i;
+}
+
 type Codec = 'vorbis' | 'opus';
 
 interface OggHeaders {
@@ -85,7 +98,7 @@ async function readHeaders(reader: ByteReader): Promise<OggHeaders> {
   let serial = 0;
   let bytes = 0;
   for (let at = 0; ; ) {
-    const page = await readOggPage(reader, at);
+    const page = await readOggPage(reader, at === 0 ? 0 : await syncToPage(reader, at));
     if (pages.length === 0) {
       if (!(page.flags & FLAG.BOS)) throw corrupt(FORMAT, 'the first page is not a beginning-of-stream page', at);
       serial = page.serial;
@@ -217,7 +230,7 @@ export const oggContainer: AvContainer = {
     }
     // Page sequence numbers of the rest of the stream move by `shift`; each page's CRC follows.
     for (let at = headerEnd; at < reader.size; ) {
-      const page = await readOggPage(reader, at);
+      const page = await readOggPage(reader, await syncToPage(reader, at));
       if (page.serial !== h.serial) throw corrupt(FORMAT, 'a page of another logical stream', at);
       const head = (await reader.read(page.offset, PAGE_HEADER + page.lacing.length)).slice();
       putU32le(head, 18, page.sequence + shift);

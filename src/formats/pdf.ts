@@ -22,35 +22,80 @@ export interface PdfTail {
   trailer: string;
   /** Whether the last byte of the file is an end-of-line. */
   endsWithEol: boolean;
+  /** The startxref was missing or wrong; `startxref` is the last section found in the file (-1: none). */
+  repaired?: boolean;
 }
 
-/** Reads the end of a PDF: the startxref offset and the dictionary of the section it points at. */
-export async function readPdfTail(reader: ByteReader): Promise<PdfTail> {
-  const tailStart = Math.max(0, reader.size - TAIL_BYTES);
-  const tail = latin1(await reader.read(tailStart, reader.size - tailStart));
-  const at = tail.lastIndexOf('startxref');
-  if (at < 0) throw corrupt('pdf', 'no startxref near the end of the file');
-  const m = /^startxref\s+(\d+)/.exec(tail.slice(at));
-  if (!m) throw corrupt('pdf', 'startxref without an offset', tailStart + at);
-  const startxref = Number(m[1]);
-  if (!Number.isSafeInteger(startxref) || startxref >= reader.size) throw corrupt('pdf', `startxref ${startxref} points past the end`, tailStart + at);
-  const len = Math.min(64 << 10, reader.size - startxref);
-  const section = latin1(await reader.read(startxref, len));
-  const last = tail.charCodeAt(tail.length - 1);
-  const endsWithEol = last === 0x0a || last === 0x0d;
+/** How far back from the end a lost cross-reference section is looked for. */
+const REPAIR_SEARCH_BYTES = 8 << 20;
+
+/** The section a `startxref` offset points at, or undefined when there is none. */
+function sectionAt(section: string, startxref: number, tail: string, at: number): Omit<PdfTail, 'endsWithEol'> | undefined {
   if (section.startsWith('xref')) {
     const t = section.indexOf('trailer');
     // The table may be longer than what we read: then look for the trailer just before startxref.
-    const trailerText = t >= 0 ? section.slice(t) : tail.slice(tail.lastIndexOf('trailer', at));
-    if (!trailerText.startsWith('trailer')) throw corrupt('pdf', 'cross-reference table without a trailer', startxref);
-    return { startxref, xrefStream: false, trailer: dictText(trailerText.slice(7)), endsWithEol };
+    const trailerText = t >= 0 ? section.slice(t) : at >= 0 ? tail.slice(tail.lastIndexOf('trailer', at)) : '';
+    if (!trailerText.startsWith('trailer')) return undefined;
+    return { startxref, xrefStream: false, trailer: dictText(trailerText.slice(7)) };
   }
   if (/^\d+\s+\d+\s+obj/.test(section)) {
     const d = section.indexOf('<<');
-    if (d < 0) throw corrupt('pdf', 'cross-reference stream without a dictionary', startxref);
-    return { startxref, xrefStream: true, trailer: dictText(section.slice(d)), endsWithEol };
+    if (d < 0) return undefined;
+    const trailer = dictText(section.slice(d));
+    if (!/\/Type\s*\/XRef\b/.test(trailer)) return undefined;
+    return { startxref, xrefStream: true, trailer };
   }
-  throw corrupt('pdf', 'startxref does not point at a cross-reference section', startxref);
+  return undefined;
+}
+
+/**
+ * The last cross-reference section of a file whose startxref is missing or wrong, found the way
+ * qpdf and poppler recover: the last `xref` keyword at a line start, or the last object whose
+ * dictionary says /Type /XRef, whichever comes later.
+ */
+async function findLastXrefSection(reader: ByteReader): Promise<Omit<PdfTail, 'endsWithEol'> | undefined> {
+  const from = Math.max(0, reader.size - REPAIR_SEARCH_BYTES);
+  const text = latin1(await reader.read(from, reader.size - from));
+  const candidates: number[] = [];
+  for (const m of text.matchAll(/(?:^|[\r\n])xref[\r\n ]/g)) candidates.push(m.index + (m[0][0] === 'x' ? 0 : 1));
+  for (const m of text.matchAll(/\/Type\s*\/XRef\b/g)) {
+    const objAt = text.lastIndexOf(' obj', m.index);
+    if (objAt < 0) continue;
+    const head = /(\d+)\s+(\d+)$/.exec(text.slice(Math.max(0, objAt - 24), objAt));
+    if (head) candidates.push(objAt - head[0].length);
+  }
+  for (const c of candidates.sort((a, b) => b - a)) {
+    const found = sectionAt(text.slice(c, c + (64 << 10)), from + c, text, -1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the end of a PDF: the startxref offset and the dictionary of the section it points at.
+ * A startxref that is missing or points at nothing is repaired from the last section in the file
+ * (`repaired`), as readers do: an incremental update chained to that section reads as the
+ * original does, with the new objects last.
+ */
+export async function readPdfTail(reader: ByteReader, opts: { allowNone?: boolean } = {}): Promise<PdfTail> {
+  const tailStart = Math.max(0, reader.size - TAIL_BYTES);
+  const tail = latin1(await reader.read(tailStart, reader.size - tailStart));
+  const last = tail.charCodeAt(tail.length - 1);
+  const endsWithEol = last === 0x0a || last === 0x0d;
+  const at = tail.lastIndexOf('startxref');
+  const m = at >= 0 ? /^startxref\s+(\d+)/.exec(tail.slice(at)) : null;
+  const startxref = m ? Number(m[1]) : NaN;
+  if (Number.isSafeInteger(startxref) && startxref < reader.size) {
+    const section = latin1(await reader.read(startxref, Math.min(64 << 10, reader.size - startxref)));
+    const found = sectionAt(section, startxref, tail, at);
+    if (found) return { ...found, endsWithEol };
+  }
+  const repaired = await findLastXrefSection(reader);
+  if (repaired) return { ...repaired, endsWithEol, repaired: true };
+  // No section at all: readers rebuild the table from the objects; so can a writer (see scanObjectOffsets).
+  if (opts.allowNone) return { startxref: -1, xrefStream: false, trailer: '', endsWithEol, repaired: true };
+  if (at < 0) throw corrupt('pdf', 'no startxref near the end of the file, and no cross-reference section to recover');
+  throw corrupt('pdf', `startxref ${m?.[1] ?? '(no offset)'} does not point at a cross-reference section, and none was found to recover`, tailStart + at);
 }
 
 /** The text of the first balanced << ... >> in `s` (strings and nested dictionaries respected). */
@@ -79,6 +124,46 @@ function dictText(s: string): string {
     }
   }
   return s.slice(start);
+}
+
+/**
+ * Every `n g obj` in the file and where it starts, the last definition of a number winning: the
+ * cross-reference table qpdf and poppler rebuild for a file whose own is lost or wrong. Undefined
+ * when the file has object streams, whose objects such a table cannot address.
+ */
+export function scanObjectOffsets(bytes: Uint8Array): Map<number, { off: number; gen: number }> | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  if (/\/Type\s*\/ObjStm\b/.test(text)) return undefined;
+  const out = new Map<number, { off: number; gen: number }>();
+  for (const m of text.matchAll(/(^|[\r\n])[ \t]*(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+obj\b/g)) {
+    const num = Number(m[2]);
+    if (num > 0 && num < 1 << 23) out.set(num, { off: m.index + m[1]!.length + (m[0].length - m[0].trimStart().length - m[1]!.length), gen: Number(m[3]) });
+  }
+  return out;
+}
+
+/**
+ * Whether the last cross-reference table's in-use entries point where `scan` found the objects:
+ * false when one points elsewhere (a file whose table qpdf and poppler must rebuild).
+ */
+export function xrefTableMatches(bytes: Uint8Array, tail: PdfTail, scan: Map<number, { off: number; gen: number }>): boolean {
+  if (tail.xrefStream || tail.startxref < 0) return true;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', tail.startxref, Math.min(bytes.length, tail.startxref + (16 << 20)));
+  const re = /(\d+)[ \t]+(\d+)[ \t]*\r?\n|(\d{10})[ \t](\d{5})[ \t]([nf])/g;
+  re.lastIndex = 4;
+  let num = 0;
+  for (let m = re.exec(text); m && m.index < text.indexOf('trailer'); m = re.exec(text)) {
+    if (m[1] !== undefined) {
+      num = Number(m[1]);
+      continue;
+    }
+    if (m[5] === 'n' && num > 0) {
+      const found = scan.get(num);
+      if (!found || found.off !== Number(m[3])) return false;
+    }
+    num++;
+  }
+  return true;
 }
 
 export const isEncrypted = (t: PdfTail): boolean => /\/Encrypt[\s/<\d]/.test(t.trailer);
@@ -116,7 +201,7 @@ function runs(nums: number[]): [number, number][] {
  * the same kind as the previous one (table or stream, so readers that handle the file today handle
  * it after), and a trailer chained to `tail.startxref` with /Prev.
  */
-export function buildIncrementalUpdate(baseSize: number, tail: PdfTail, objects: UpdateObject[], trailer: UpdateTrailer): Uint8Array {
+export function buildIncrementalUpdate(baseSize: number, tail: PdfTail, objects: UpdateObject[], trailer: UpdateTrailer, rebuilt?: Map<number, { off: number; gen: number }>): Uint8Array {
   const parts: Uint8Array[] = [];
   let pos = baseSize;
   const push = (b: Uint8Array) => {
@@ -132,8 +217,23 @@ export function buildIncrementalUpdate(baseSize: number, tail: PdfTail, objects:
     push(o.body);
     push(enc('\nendobj\n'));
   }
-  const common = `/Size ${trailer.size} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''} /Prev ${tail.startxref}`;
   const xrefAt = pos;
+  if (rebuilt) {
+    // The file's own table is lost or wrong: a complete table of every object (no /Prev), the
+    // one readers would rebuild, with the new objects in it.
+    const all = new Map(rebuilt);
+    for (const [n, e] of offsets) all.set(n, e);
+    const size = Math.max(trailer.size, ...[...all.keys()].map((n) => n + 1));
+    let table = `xref\n0 ${size}\n0000000000 65535 f\r\n`;
+    for (let n = 1; n < size; n++) {
+      const e = all.get(n);
+      table += e ? `${String(e.off).padStart(10, '0')} ${String(e.gen).padStart(5, '0')} n\r\n` : '0000000000 00000 f\r\n';
+    }
+    const dict = `/Size ${size} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''}`;
+    push(enc(`${table}trailer\n<< ${dict} >>\nstartxref\n${xrefAt}\n%%EOF\n`));
+    return Buffer.concat(parts);
+  }
+  const common = `/Size ${trailer.size} /Root ${trailer.root}${trailer.info ? ` /Info ${trailer.info}` : ''}${trailer.id ? ` /ID ${trailer.id}` : ''} /Prev ${tail.startxref}`;
   if (!tail.xrefStream) {
     let table = 'xref\n';
     for (const [first, count] of runs(sorted.map((o) => o.num))) {

@@ -131,8 +131,12 @@ async function readPng(reader: ByteReader): Promise<ContainerMetadata> {
   if (!startsWith(await reader.read(0, 8), PNG_SIGNATURE)) throw corrupt('PNG', 'bad signature', 0);
   const meta: ContainerMetadata = { format: 'png', texts: [] };
   let offset = 8;
+  let sawIdat = false;
   for (let index = 0; ; index++) {
     if (index >= MAX_CHUNKS) throw corrupt('PNG', `more than ${MAX_CHUNKS} chunks`, offset);
+    // A file that ends after complete image data, without IEND or in the header of a next chunk:
+    // libpng and libvips decode it, and a write copies that end as it is (nothing to lose).
+    if (sawIdat && (offset >= reader.size || offset + 12 > reader.size)) return meta;
     if (offset >= reader.size) throw corrupt('PNG', 'no IEND chunk (file truncated?)', offset);
     if (offset + 12 > reader.size) throw corrupt('PNG', 'truncated chunk', offset);
     const header = await reader.read(offset, 8);
@@ -147,6 +151,7 @@ async function readPng(reader: ByteReader): Promise<ContainerMetadata> {
     const carrier: Carrier = { name: `png:${type}`, offset, length: end - offset };
 
     if (type === 'IEND') return meta; // bytes after IEND are not PNG; planWrite copies them as they are
+    if (type === 'IDAT') sawIdat = true;
     if (type === 'tEXt' || type === 'zTXt' || type === 'iTXt') {
       if (length > MAX_RAW_TEXT_BYTES) {
         // Too big to decode; but an XMP chunk must not be skipped, or a write would add a second one.
@@ -156,7 +161,10 @@ async function readPng(reader: ByteReader): Promise<ContainerMetadata> {
         await verifyCrcInPieces(reader, offset, length, type);
       } else {
         const text = decodeTextChunk(type, await readVerifiedData(reader, offset, length, type), offset);
-        if (type === 'iTXt' && text.keyword === PNG_XMP_KEYWORD && !meta.xmp) {
+        // XMP Part 3 puts the packet in iTXt; ImageMagick and older tools write it in zTXt or
+        // tEXt under the same keyword. It is the file's XMP either way: a write replaces that chunk
+        // (with an iTXt) instead of adding a second packet.
+        if (text.keyword === PNG_XMP_KEYWORD && !meta.xmp) {
           if (text.body.length > MAX_XMP_BYTES) throw corrupt('PNG', `XMP packet larger than ${MAX_XMP_BYTES} bytes`, offset);
           meta.xmp = { packet: text.body, carrier };
         } else {

@@ -53,8 +53,8 @@ export async function readRiffChunks(reader: ByteReader, format = 'riff', opts: 
   const head = await reader.read(0, 12);
   if (!startsWith(head, ascii('RIFF'))) throw corrupt(format, 'missing RIFF header', 0);
   const riffSize = u32le(head, 4);
-  const sizeFromFile = Boolean(opts.lenient) && (riffSize === 0 || riffSize === 0xffffffff || 8 + riffSize > reader.size);
-  const end = sizeFromFile ? reader.size : 8 + riffSize;
+  let sizeFromFile = Boolean(opts.lenient) && (riffSize === 0 || riffSize === 0xffffffff || 8 + riffSize > reader.size);
+  let end = sizeFromFile ? reader.size : 8 + riffSize;
   if (!sizeFromFile && riffSize < 4) throw corrupt(format, `RIFF size ${riffSize} is too small`, 4);
   if (end > reader.size) throw corrupt(format, `truncated: the RIFF header declares ${end} bytes but the file has ${reader.size}`, 4);
   const chunks: RiffChunk[] = [];
@@ -65,6 +65,12 @@ export async function readRiffChunks(reader: ByteReader, format = 'riff', opts: 
     const h = await reader.read(at, 8);
     const id = latin1(h.subarray(0, 4));
     const storedSize = u32le(h, 4);
+    if (opts.lenient && !sizeFromFile && at + 8 + storedSize > end && at + 8 + storedSize <= reader.size) {
+      // A RIFF size too small for the chunks the file holds (exiftool: "Incorrect RIFF chunk
+      // size"): the chunks decide, and a write puts the right size in the header.
+      sizeFromFile = true;
+      end = reader.size;
+    }
     // A streamed `data` chunk runs to the end of the file whatever its size field says.
     const streamed = opts.lenient && id === 'data' && (storedSize === 0xffffffff || at + 8 + storedSize > end || (storedSize === 0 && sizeFromFile));
     const size = streamed ? end - at - 8 : storedSize;

@@ -230,6 +230,16 @@ function exifIfdPointer(ifd0: Ifd, littleEndian: boolean): number | undefined {
   return offset === 0 ? undefined : offset;
 }
 
+/** A tag value, or undefined when it points outside the data (readers skip such a field; so does detection). */
+async function valueOrSkip(reader: ByteReader, e: IfdEntry, end: number): Promise<Uint8Array | undefined> {
+  try {
+    return await readIfdValue(reader, e, end);
+  } catch (err) {
+    if (err instanceof TamgaError && err.code === 'CORRUPT_INPUT') return undefined;
+    throw err;
+  }
+}
+
 /**
  * Text tags of IFD0 (every ASCII field, plus the common text tags when stored as BYTE/UNDEFINED)
  * and of the Exif sub-IFD (ASCII fields as strings, UserComment as raw bytes: decodeUserComment).
@@ -245,7 +255,10 @@ export async function readTiffTextTags(
   const texts = new Map<number, string>();
   for (const e of ifd0.entries) {
     const isText = e.type === TIFF_TYPE.ASCII || (TEXT_TAGS_ANY_TYPE.has(e.tag) && (e.type === TIFF_TYPE.BYTE || e.type === TIFF_TYPE.UNDEFINED));
-    if (isText && e.size <= MAX_TEXT_TAG_BYTES) texts.set(e.tag, decodeAsciiField(await readIfdValue(reader, e, end)));
+    if (isText && e.size <= MAX_TEXT_TAG_BYTES) {
+      const v = await valueOrSkip(reader, e, end);
+      if (v) texts.set(e.tag, decodeAsciiField(v));
+    }
   }
   const exif = new Map<number, string | Uint8Array>();
   const exifOffset = exifIfdPointer(ifd0, littleEndian);
@@ -253,8 +266,9 @@ export async function readTiffTextTags(
     const sub = await readIfd(reader, base, exifOffset, littleEndian, { end, visited });
     for (const e of sub.entries) {
       if (e.size > MAX_TEXT_TAG_BYTES) continue;
-      if (e.tag === TIFF_TAG.UserComment) exif.set(e.tag, (await readIfdValue(reader, e, end)).slice());
-      else if (e.type === TIFF_TYPE.ASCII) exif.set(e.tag, decodeAsciiField(await readIfdValue(reader, e, end)));
+      if (e.tag !== TIFF_TAG.UserComment && e.type !== TIFF_TYPE.ASCII) continue;
+      const v = await valueOrSkip(reader, e, end);
+      if (v) exif.set(e.tag, e.tag === TIFF_TAG.UserComment ? v.slice() : decodeAsciiField(v));
     }
   }
   return { ifd0: texts, exif, littleEndian };
@@ -358,9 +372,16 @@ export async function planTiffIfd0Update(reader: ByteReader, base: number, end: 
 
   const cut = ifd0TailStart(ifd0, base, end) ?? end;
   const entries: OutEntry[] = [];
+  const seen = new Set<number>();
   for (const e of ifd0.entries) {
     if (dropped.has(e.tag)) continue;
-    // Values inside the replaced tail are carried into the new IFD's value area.
+    // A tag repeated in one IFD: readers keep the first (libtiff ignores the rest), and so does the new IFD.
+    if (seen.has(e.tag)) continue;
+    seen.add(e.tag);
+    // A value that points past the end of the data was unreadable before; kept, it would read the
+    // new IFD appended there, so it is left out. Values inside the replaced tail are carried into
+    // the new IFD's value area.
+    if (e.size > 4 && e.valueOffset + e.size > end) continue;
     if (e.size > 4 && e.valueOffset >= cut) entries.push({ tag: e.tag, raw: e.raw.slice(), outOfLine: (await readIfdValue(reader, e, end)).slice() });
     else entries.push({ tag: e.tag, raw: e.raw });
   }
@@ -368,7 +389,9 @@ export async function planTiffIfd0Update(reader: ByteReader, base: number, end: 
 
   const cutRel = cut - base;
   const ifdRel = align2(cutRel);
-  const ifd = layoutIfd(ifdRel, entries, ifd0.nextIfdOffset, littleEndian);
+  // IFD0 pointing at itself (a one-IFD loop) reads as one page; the new IFD0 must not make the old one a second page.
+  const next = base + ifd0.nextIfdOffset === ifd0.offset ? 0 : ifd0.nextIfdOffset;
+  const ifd = layoutIfd(ifdRel, entries, next, littleEndian);
   const pointer = new Uint8Array(4);
   (littleEndian ? putU32le : putU32be)(pointer, 0, ifdRel);
   return [
@@ -407,10 +430,12 @@ export const tiffContainer: ImageContainer = {
     const { littleEndian, firstIfdOffset } = await readTiffHeader(reader);
     const visited = new Set<number>();
     const ifd0 = await readIfd(reader, 0, firstIfdOffset, littleEndian, { visited });
-    // Walk the page chain: an offset out of range or a loop there is a broken file, and is reported now
-    // rather than after a write that keeps the chain.
+    // Walk the page chain: an offset out of range there is a broken file, and is reported now
+    // rather than after a write that keeps the chain. A chain that loops back to an IFD already
+    // seen ends there, as libtiff reads it ("IFD looping detected"): the write touches IFD0 only
+    // and keeps the chain as it was, so the file reads the same after it.
     let next = ifd0.nextIfdOffset;
-    for (let pages = 1; next !== 0; pages++) {
+    for (let pages = 1; next !== 0 && !visited.has(next); pages++) {
       if (pages >= MAX_IFD_CHAIN) throw corrupt(FORMAT, `more than ${MAX_IFD_CHAIN} IFDs in the chain`);
       next = (await readIfd(reader, 0, next, littleEndian, { visited })).nextIfdOffset;
     }

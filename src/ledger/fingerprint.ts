@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile, mkdtemp, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pdfPageText } from '../media/pdfjs.js';
+import { pdfPageText } from '../adapters/pdf.js';
 import { openSource } from '../core/source.js';
 import type { Format, MediaKind } from '../core/types.js';
 import { AUDIO_FINGERPRINT_METHOD, audioFingerprint, audioToBytes } from './fingerprint-audio.js';

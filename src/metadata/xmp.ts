@@ -67,8 +67,7 @@ export interface XmpPacket {
 
 function decodePacket(bytes: Uint8Array): string {
   if (bytes.length > MAX_XMP_BYTES) throw new TamgaError('METADATA_TOO_LARGE', `XMP: packet of ${bytes.length} bytes exceeds ${MAX_XMP_BYTES}`);
-  // UTF-16 packets exist in theory; in practice every container tamga reads stores UTF-8.
-  let s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let s = decodeXmpText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
   // Some writers pad with NULs after the trailer; XML forbids them.
   s = s.replace(/\0+$/, '');
@@ -81,6 +80,27 @@ function decodePacket(bytes: Uint8Array): string {
     if (i < trailer) s = s.slice(0, i) + s.slice(trailer);
   }
   return s;
+}
+
+/**
+ * XMP Part 3 writes UTF-8, but a packet may be UTF-16 or UTF-32 (Part 1 §7.3.2, and exiftool reads
+ * them): told apart by a byte-order mark, else by where the NULs of the leading `<` or BOM are.
+ */
+function decodeXmpText(b: Buffer): string {
+  const utf32 = (le: boolean) => {
+    let out = '';
+    for (let i = 0; i + 4 <= b.length; i += 4) {
+      const c = le ? b.readUInt32LE(i) : b.readUInt32BE(i);
+      if (c > 0x10ffff) throw new TamgaError('CORRUPT_INPUT', 'XMP: a UTF-32 packet holds a value beyond Unicode');
+      out += String.fromCodePoint(c);
+    }
+    return out;
+  };
+  if (b.length >= 4 && b[0] === 0 && b[1] === 0 && ((b[2] === 0xfe && b[3] === 0xff) || (b[2] === 0 && b[3] !== 0))) return utf32(false);
+  if (b.length >= 4 && b[2] === 0 && b[3] === 0 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] !== 0 && b[1] === 0))) return utf32(true);
+  if (b.length >= 2 && ((b[0] === 0xfe && b[1] === 0xff) || (b[0] === 0 && b[1] !== 0))) return Buffer.from(b.subarray(0, b.length & ~1)).swap16().toString('utf16le');
+  if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] !== 0 && b[1] === 0))) return b.toString('utf16le', 0, b.length & ~1);
+  return b.toString('utf8');
 }
 
 const isXmlSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -137,9 +157,58 @@ function collectProperties(desc: XmlElement): XmpProperty[] {
   return out;
 }
 
+/**
+ * The namespaces of XMP's standard prefixes (XMP Part 1 §8, Part 2), for packets that use one
+ * without declaring it, as some PDF producers write them (pdf.js issue20453.pdf: `dc:` unbound);
+ * exiftool reads those prefixes as these namespaces too.
+ */
+const STANDARD_PREFIXES: Record<string, string> = {
+  x: NS.x,
+  rdf: NS.rdf,
+  dc: NS.dc,
+  xmp: NS.xmp,
+  xap: NS.xmp,
+  xmpMM: 'http://ns.adobe.com/xap/1.0/mm/',
+  xapMM: 'http://ns.adobe.com/xap/1.0/mm/',
+  xmpRights: 'http://ns.adobe.com/xap/1.0/rights/',
+  xapRights: 'http://ns.adobe.com/xap/1.0/rights/',
+  xmpTPg: 'http://ns.adobe.com/xap/1.0/t/pg/',
+  stEvt: 'http://ns.adobe.com/xap/1.0/sType/ResourceEvent#',
+  stRef: 'http://ns.adobe.com/xap/1.0/sType/ResourceRef#',
+  pdf: 'http://ns.adobe.com/pdf/1.3/',
+  pdfx: 'http://ns.adobe.com/pdfx/1.3/',
+  photoshop: NS.photoshop,
+  tiff: 'http://ns.adobe.com/tiff/1.0/',
+  exif: NS.exif,
+  Iptc4xmpCore: 'http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/',
+  Iptc4xmpExt: NS.Iptc4xmpExt,
+};
+
+/** Parses the packet text; an undeclared standard prefix is declared on the root element (at most a few times). */
+function parsePacketText(text: string) {
+  let t = text;
+  for (let tries = 0; ; tries++) {
+    try {
+      return parseXml(t);
+    } catch (e) {
+      const prefix = e instanceof TamgaError ? /unbound namespace prefix: "([\w.-]+)"/.exec(e.message)?.[1] : undefined;
+      const uri = prefix !== undefined && Object.hasOwn(STANDARD_PREFIXES, prefix) ? STANDARD_PREFIXES[prefix] : undefined;
+      const root = /<(?![?!])[\w:.-]+/.exec(t);
+      if (!uri || !root || tries >= 8) throw e;
+      const at = root.index + root[0].length;
+      t = `${t.slice(0, at)} xmlns:${prefix}="${uri}"${t.slice(at)}`;
+    }
+  }
+}
+
 export function parseXmp(bytes: Uint8Array): XmpPacket {
-  const doc = parseXml(decodePacket(bytes));
-  const rdf = findRdf(doc.root);
+  const doc = parsePacketText(decodePacket(bytes));
+  let rdf = findRdf(doc.root);
+  // `<x:xmpmeta/>` (or one with only whitespace) is an empty packet, not a broken one: exiftool
+  // writes it when every property was deleted.
+  if (!rdf && doc.root.uri === NS.x && doc.root.local === 'xmpmeta' && !doc.root.children.some((c) => isElement(c) || c.text.trim())) {
+    rdf = { name: 'rdf:RDF', prefix: 'rdf', local: 'RDF', uri: NS.rdf, attrs: [], children: [] };
+  }
   if (!rdf) throw new TamgaError('CORRUPT_INPUT', 'XMP: no rdf:RDF element in the packet');
   const properties: XmpProperty[] = [];
   for (const d of childElements(rdf)) if (isRdf(d, 'Description')) properties.push(...collectProperties(d));
@@ -309,7 +378,7 @@ function langAlt(items: { lang: string; text: string }[]): string {
 }
 
 /** Our rdf:Description, declaring every prefix it uses so it is valid wherever it is placed. */
-function buildOurDescription(label: XmpLabel, description: { lang: string; text: string }[]): string {
+function buildOurDescription(label: XmpLabel, description: { lang: string; text: string }[], about = ''): string {
   const p = label.provenance;
   const ns = (['dc', 'Iptc4xmpExt', 'TC260', 'tamga', ...(label.dataMining ? (['plus'] as const) : [])] as const).map((k) => ` xmlns:${k}="${NS[k]}"`).join('');
   const props: string[] = [];
@@ -334,7 +403,7 @@ function buildOurDescription(label: XmpLabel, description: { lang: string; text:
   props.push(text('tamga:disclosure', label.disclosure.line));
   props.push(text('tamga:labeller', TOOL_ID));
   if (label.dataMining) props.push(text('plus:DataMining', PLUS_VOCAB_BASE + label.dataMining));
-  return `<rdf:Description rdf:about=""${ns}>\n   ${props.join('\n   ')}\n  </rdf:Description>`;
+  return `<rdf:Description rdf:about="${escapeXmlAttr(about)}"${ns}>\n   ${props.join('\n   ')}\n  </rdf:Description>`;
 }
 
 /**
@@ -427,7 +496,11 @@ export function mergeXmp(existing: Uint8Array | undefined, label: XmpLabel, opts
   const kept = rdf.children.map((c) => (isElement(c) ? serializeElement(c).join('') : escapeXmlText(c.text))).join('\n  ');
   // rdf:RDF's own attributes other than the rdf prefix (extra xmlns declarations) are kept.
   const rdfAttrs = rdf.attrs.filter((a) => !(a.uri === XMLNS_NS && a.local === 'rdf'));
-  const ours = buildOurDescription(label, description);
+  // Every rdf:Description of a packet names the same resource (XMP Part 1 §7.4): ours takes the
+  // packet's rdf:about (e.g. "uuid:..."), or exiftool warns about the mismatch.
+  // (Old RDF writes it unqualified, `about="uuid:..."`, as early Adobe tools and exiftool's tests do.)
+  const about = childElements(rdf).filter((d) => isRdf(d, 'Description')).map((d) => attr(d, NS.rdf, 'about') ?? attr(d, '', 'about')).find((a) => a) ?? '';
+  const ours = buildOurDescription(label, description, about);
   const body = (kept ? kept + '\n  ' : '') + ours;
   const rdfOpen = rdfAttrs.length ? rdfAttrs.map((a) => ` ${a.name}="${escapeXmlAttr(a.value)}"`).join('') : '';
   const meta = packet.doc.root.uri === NS.x ? packet.doc.root : undefined;

@@ -40,7 +40,8 @@ export function errorVerdict(path: string, policy: PolicyDefinition, e: unknown)
 
 function detectOptions(opts: VerifyOptions): DetectOptions {
   // Synchronous reads: a scan verifies many local files and each async fs call costs a thread-pool round trip.
-  const d: DetectOptions = { syncReads: true };
+  // A tamga stamp is on every page: the first and last decide, the pages between cost time (issue 23).
+  const d: DetectOptions = { syncReads: true, pdfStampPages: 'first-last' };
   if (opts.visible !== undefined) d.visible = opts.visible;
   if (opts.ocr !== undefined) d.ocr = opts.ocr;
   if (opts.trustAnchors !== undefined) d.trustAnchors = opts.trustAnchors;

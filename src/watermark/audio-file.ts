@@ -95,7 +95,8 @@ async function carryFlacBlocks(original: Uint8Array, encoded: Uint8Array, name: 
   const enc = await readFlacBlocks(new BufferReader(encoded, 'encoded FLAC'));
   const streamInfo = enc.blocks[0]!;
   const kept = [streamInfo, ...src.blocks.filter((b) => b.type !== 0 && b.type !== 3)];
-  const parts: Uint8Array[] = [encoded.subarray(0, 4)];
+  // A leading ID3v2 tag of the original (readFlacBlocks' `start`) is kept in front of `fLaC`.
+  const parts: Uint8Array[] = [original.subarray(0, src.start), encoded.subarray(enc.start, enc.start + 4)];
   kept.forEach((b, i) => {
     const from = b === streamInfo ? encoded : original;
     const block = Uint8Array.from(from.subarray(b.offset, b.offset + 4 + b.length));

@@ -8,7 +8,7 @@ import { childBoxes, isobmffContainer, mayHoldBmffC2paBox, readTopLevelBoxes, XM
 import type { AvMetadataWrite } from '../../src/formats/types.js';
 import { frameMd5, probe, runFfmpeg } from '../../src/media/ffmpeg.js';
 import { AV_FIXTURES, makeAvFixtures } from '../../fixtures/make-av.js';
-import { corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, avMetadataWrite, rewriteAv } from '../helpers.js';
+import { validateWarnings, corpusFile, exiftoolJson, expectOnlyCorruptUnderDamage, expectTamgaError, hasCorpus, hasExiftool, tempDir, avMetadataWrite, rewriteAv } from '../helpers.js';
 
 const tmp = tempDir('tamga-bmff-');
 let files: Record<string, string>;
@@ -44,8 +44,12 @@ describe('ISO BMFF container', () => {
     expect(await frameMd5(dest, { copy: true })).toEqual(await frameMd5(files[name]!, { copy: true }));
     const types = await topTypes(dest);
     expect(types[0]).toBe('ftyp');
-    expect(types[1]).toBe('uuid-xmp');
-    expect(types.filter((t) => t === 'uuid-xmp')).toHaveLength(1);
+    // QuickTime keeps its one packet in moov/udta/XMP_, MP4 in the uuid box after ftyp.
+    if (format === 'mov') expect(types).not.toContain('uuid-xmp');
+    else {
+      expect(types[1]).toBe('uuid-xmp');
+      expect(types.filter((t) => t === 'uuid-xmp')).toHaveLength(1);
+    }
     const tags = (await probe(dest)).format.tags!;
     expect(tags.AIGC).toBe('{"AIGC":{"Label":"1"}}');
     expect(tags.comment).toContain(DISCLOSURE);
@@ -74,16 +78,18 @@ describe('ISO BMFF container', () => {
     expect(mp4['ItemList:Title'] ?? mp4['UserData:Title']).toBe('Clip');
   });
 
-  it('QuickTime also gets moov/udta/XMP_, read back as the XMP carrier when the uuid box is absent', async () => {
+  it('QuickTime gets its one XMP packet in moov/udta/XMP_ (no uuid box: exiftool calls two a duplicate)', async () => {
     const dest = await labelTo('clip.mov', 'mov');
     const meta = await isobmffContainer.read(new BufferReader(readFileSync(dest)), 'mov');
-    expect(meta.xmp?.carrier.name).toBe('mp4:uuid-XMP');
+    expect(meta.xmp?.carrier.name).toBe('mp4:udta/XMP_');
     expect(meta.texts.map((t) => t.key)).toEqual(expect.arrayContaining(['\u00a9cmt', 'AIGC', 'tamga']));
-    // Remove the uuid box: the udta copy is found.
-    const bytes = readFileSync(dest);
-    const uuid = (await readTopLevelBoxes(new BufferReader(bytes))).find((b) => b.type === 'uuid')!;
-    bytes.write('free', uuid.offset + 4, 'latin1');
-    expect((await isobmffContainer.read(new BufferReader(bytes), 'mov')).xmp?.carrier.name).toBe('mp4:udta/XMP_');
+    if (hasExiftool) expect([...validateWarnings(dest)].filter((w) => /Duplicate XMP/.test(w))).toEqual([]);
+    // A MOV whose packet is in a uuid box (c2pa-rs writes it there) keeps it there, alone.
+    const uuidOnly = await rewrite(readFileSync(files['clip.mov']!), 'mp4');
+    const relabelled = await rewrite(uuidOnly, 'mov');
+    expect((await readTopLevelBoxes(new BufferReader(relabelled))).filter((b) => b.uuid?.[0] === XMP_UUID[0])).toHaveLength(1);
+    const moov = (await readTopLevelBoxes(new BufferReader(relabelled))).find((b) => b.type === 'moov')!;
+    expect(relabelled.subarray(moov.offset, moov.offset + moov.size).includes(Buffer.from('XMP_'))).toBe(false);
   });
 
   it('relabelling replaces the uuid box and our items, never duplicates them', async () => {
@@ -164,10 +170,101 @@ describe('ISO BMFF container', () => {
     expect(await frameMd5(dest)).toEqual(await frameMd5(files['clip.mp4']!));
   });
 
-  it('a fragmented MP4 whose fragments would move is refused (UNSUPPORTED_FORMAT), untouched', async () => {
-    const frag = join(tmp.dir, 'frag.mp4');
-    await runFfmpeg(['-y', '-i', files['clip.mp4']!, '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov', frag]);
-    await expectTamgaError(rewrite(readFileSync(frag), 'mp4'), 'UNSUPPORTED_FORMAT', /fragmented/);
+  // CENC (ISO/IEC 23001-7) as ffmpeg writes it: saio holds the absolute offset of the IVs in
+  // moov/.../senc (mp4parse-rust short-cenc.mp4 has that shape); fragments hold tfhd base offsets
+  // and mfra/tfra moof offsets. Every one must follow its bytes, or the file no longer decrypts.
+  const KEY = '76a6c65c5ea762046bd749a2e632ccbb';
+  const encrypt = async (name: string, movflags?: string) => {
+    const out = join(tmp.dir, name);
+    await runFfmpeg(['-y', '-i', files['clip.mp4']!, '-map', '0:v', '-c', 'copy', '-encryption_scheme', 'cenc-aes-ctr', '-encryption_key', KEY, '-encryption_kid', 'a7e61c373e219033c21091fa607bf3b8', ...(movflags ? ['-movflags', movflags] : []), out]);
+    return out;
+  };
+  const decryptedFrames = async (path: string) => (await runFfmpeg(['-decryption_key', KEY, '-i', path, '-map', '0:v', '-f', 'framemd5', '-'])).stdout.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  const saioTargets = (b: Buffer): { saio: number; senc: number }[] => {
+    const out: { saio: number; senc: number }[] = [];
+    const walk = (from: number, to: number) => {
+      let senc = -1;
+      for (const k of childBoxes(b, from, to)) {
+        if (k.type === 'senc') senc = k.offset + k.headerSize + 8;
+        if (k.type === 'saio') out.push({ saio: b.readUInt32BE(k.offset + k.headerSize + 8), senc });
+        if (['moov', 'trak', 'mdia', 'minf', 'stbl'].includes(k.type)) walk(k.offset + k.headerSize, k.offset + k.size);
+      }
+    };
+    walk(0, b.length);
+    return out;
+  };
+
+  it.each<[string, string | undefined, string]>([
+    ['cenc.mp4', undefined, 'moov after mdat'],
+    ['cenc-faststart.mp4', 'faststart', 'moov before mdat'],
+  ])('CENC %s (%s, %s): saio follows senc, the labelled file decrypts to the same frames', async (name, movflags) => {
+    const src = await encrypt(name, movflags);
+    const before = saioTargets(readFileSync(src));
+    expect(before.length).toBeGreaterThan(0);
+    for (const t of before) expect(t.saio).toBe(t.senc);
+    const dest = join(tmp.dir, `labelled-${name}`);
+    writeFileSync(dest, await rewrite(readFileSync(src), 'mp4'));
+    for (const t of saioTargets(readFileSync(dest))) expect(t.saio).toBe(t.senc);
+    expect(await decryptedFrames(dest)).toEqual(await decryptedFrames(src));
+    expect(await decryptedFrames(dest)).toEqual(await frameMd5(files['clip.mp4']!, { streams: '0:v' }));
+  });
+
+  it('a fragmented MP4 (tfhd base data offsets, mfra/tfra): labelled, frames identical, every offset on its moof', async () => {
+    // (ffmpeg cannot decrypt its own fragmented CENC output, so the encrypted one is checked structurally.)
+    for (const [name, encrypted] of [['frag.mp4', false], ['cenc-frag.mp4', true]] as const) {
+      let src = join(tmp.dir, name);
+      if (encrypted) src = await encrypt(name, 'frag_keyframe+empty_moov');
+      else await runFfmpeg(['-y', '-i', files['clip.mp4']!, '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov', src]);
+      const dest = join(tmp.dir, `labelled-${name}`);
+      writeFileSync(dest, await rewrite(readFileSync(src), 'mp4'));
+      if (!encrypted) expect(await frameMd5(dest)).toEqual(await frameMd5(src));
+      const out = readFileSync(dest);
+      const top = await readTopLevelBoxes(new BufferReader(out));
+      const moofs = top.filter((b) => b.type === 'moof');
+      expect(moofs.length).toBeGreaterThan(0);
+      for (const moof of moofs) {
+        const traf = childBoxes(out, moof.offset + 8, moof.offset + moof.size).find((k) => k.type === 'traf')!;
+        const tfhd = childBoxes(out, traf.offset + 8, traf.offset + traf.size).find((k) => k.type === 'tfhd')!;
+        expect(out.readUInt32BE(tfhd.offset + 8) & 1).toBe(1);
+        // ffmpeg's explicit base data offset is its moof's own position.
+        expect(Number(out.readBigUInt64BE(tfhd.offset + 16))).toBe(moof.offset);
+      }
+      const mfra = top.find((b) => b.type === 'mfra')!;
+      const tfra = childBoxes(out, mfra.offset + 8, mfra.offset + mfra.size).find((k) => k.type === 'tfra')!;
+      expect(out[tfra.offset + 8]).toBe(1);
+      expect(Number(out.readBigUInt64BE(tfra.offset + 8 + 16 + 8))).toBe(moofs[0]!.offset);
+    }
+  });
+
+  it('a segment index (sidx) before moov that would be cut from its fragments is refused (UNSUPPORTED_FORMAT)', async () => {
+    const frag = join(tmp.dir, 'frag-sidx.mp4');
+    await runFfmpeg(['-y', '-i', files['clip.mp4']!, '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov+default_base_moof+global_sidx', frag]);
+    const input = readFileSync(frag);
+    const top = await readTopLevelBoxes(new BufferReader(input));
+    const moov = top.find((b) => b.type === 'moov')!;
+    const sidx = top.find((b) => b.type === 'sidx')!;
+    // After moov, as ffmpeg writes it: labelled.
+    writeFileSync(join(tmp.dir, 'frag-sidx.out.mp4'), await rewrite(input, 'mp4'));
+    expect(await frameMd5(join(tmp.dir, 'frag-sidx.out.mp4'))).toEqual(await frameMd5(frag));
+    // The same sidx moved in front of moov now spans it: refused.
+    const sidxBytes = input.subarray(sidx.offset, sidx.offset + sidx.size);
+    const rest = Buffer.concat([input.subarray(0, sidx.offset), input.subarray(sidx.offset + sidx.size)]);
+    // first_offset (its low 32 bits): after the header, version/flags, reference_ID, timescale and earliest_presentation_time.
+    const firstOffset = sidxBytes[8] === 0 ? 8 + 4 + 4 + 4 + 4 : 8 + 4 + 4 + 4 + 8 + 4;
+    const moved = Buffer.from(sidxBytes);
+    moved.writeUInt32BE(moved.readUInt32BE(firstOffset) + moov.size, firstOffset);
+    const reordered = Buffer.concat([rest.subarray(0, moov.offset), moved, rest.subarray(moov.offset)]);
+    await expectTamgaError(rewrite(reordered, 'mp4'), 'UNSUPPORTED_FORMAT', /sidx/);
+  });
+
+  it('an XMP packet only in moov/udta/XMP_ is merged there: no second packet in a uuid box', async () => {
+    // The packet in udta/XMP_ only, as exiftool writes MOV; relabelled as an MP4 (its brand may say so).
+    const udtaOnly = await rewrite(readFileSync(files['clip.mov']!), 'mov');
+    const fixed = await rewrite(udtaOnly, 'mp4', write());
+    const types = (await readTopLevelBoxes(new BufferReader(fixed))).map((b) => (b.uuid?.[0] === XMP_UUID[0] ? 'uuid-xmp' : b.type));
+    expect(types).not.toContain('uuid-xmp');
+    const meta = await isobmffContainer.read(new BufferReader(fixed), 'mp4');
+    expect(meta.xmp?.carrier.name).toBe('mp4:udta/XMP_');
   });
 
   it('broken files are CORRUPT_INPUT', async () => {

@@ -196,10 +196,12 @@ describe.skipIf(!hasExiftool)('PNG interop with exiftool', () => {
 });
 
 describe('PNG corruption is CORRUPT_INPUT, never another exception', () => {
-  it('rejects truncation at every length', async () => {
+  it('rejects truncation at every length before the image data is complete; a missing or cut IEND after it is read', async () => {
     const input = withChunks(await makePng(), buildPngChunk('tEXt', Buffer.from('Comment\0hello')));
-    for (let n = 0; n < input.length; n++) await expectCorrupt(input.subarray(0, n));
-    await expectCorrupt(input.subarray(0, input.length - 12), /IEND/);
+    const iendAt = input.length - 12;
+    for (let n = 0; n < iendAt; n++) await expectCorrupt(input.subarray(0, n));
+    // libpng and libvips decode these (Pillow's truncated_end_chunk.png shape); a write copies the end as it is.
+    for (let n = iendAt; n < input.length; n++) expect((await pngContainer.read(new BufferReader(input.subarray(0, n)))).format).toBe('png');
   });
 
   it('rejects a bad signature, a non-IHDR first chunk and a bad chunk type', async () => {

@@ -335,7 +335,7 @@ describe('corrupt TIFF', () => {
     }
   });
 
-  it('IFD offset out of range, inside the header, or looping', async () => {
+  it('IFD offset out of range or inside the header; a chain that loops is read up to the loop', async () => {
     const ii = await fixtures['sharp II lzw']!();
     const bad = (patch: (b: Buffer) => void) => {
       const b = Buffer.from(ii);
@@ -346,8 +346,9 @@ describe('corrupt TIFF', () => {
     await expectCorrupt(tiffContainer.read(bad((b) => putU32le(b, 4, 4))));
     const ifd0 = u32le(ii, 4);
     const n = ii.readUInt16LE(ifd0);
-    // IFD0's next pointer to itself, and to an offset past the end.
-    await expectCorrupt(tiffContainer.read(bad((b) => putU32le(b, ifd0 + 2 + 12 * n, ifd0))));
+    // An offset past the end is broken; IFD0's next pointer to itself is a loop libtiff stops at
+    // ("IFD looping detected") and opens the file: read, one page (realworld-shapes.test.ts labels it).
+    expect((await tiffContainer.read(bad((b) => putU32le(b, ifd0 + 2 + 12 * n, ifd0)))).format).toBe('tiff');
     await expectCorrupt(tiffContainer.read(bad((b) => putU32le(b, ifd0 + 2 + 12 * n, 0x7ffffff0))));
     // An absurd entry count.
     await expectCorrupt(tiffContainer.read(bad((b) => b.writeUInt16LE(60000, ifd0))));

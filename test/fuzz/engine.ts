@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
 import { detect, label } from '../../src/api.js';
 import { IMAGE_CONTAINERS } from '../../src/adapters/image.js';
-import { isPdfJsParseError } from '../../src/media/pdfjs.js';
+import { isPdfJsParseError } from '../../src/adapters/pdf.js';
 import { TamgaError } from '../../src/core/errors.js';
 import { makeProvenance } from '../../src/core/provenance.js';
 import { BufferReader } from '../../src/core/source.js';
